@@ -1,0 +1,364 @@
+package dev.pipeinfer.gguf;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads the header, metadata and tensor table of a GGUF image (v2 and v3).
+ *
+ * <p>Every count, length, dimension, type id and offset is checked against the bytes that remain and
+ * against sane bounds <em>before</em> anything is allocated for it, so a hostile or truncated file can
+ * at most make the parser allocate on the order of its own size, and every defect surfaces as a
+ * {@link GgufFormatException} naming the field and its byte offset.
+ */
+final class GgufParser {
+    static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian int
+    static final int DEFAULT_ALIGNMENT = 32;
+    static final int MAX_DIMS = 4;
+    private static final int MAX_ARRAY_NESTING = 16;
+    /** The least bytes a tensor-table entry can take: empty name, 1 dimension, type, offset. */
+    private static final int MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
+    /** The least bytes a key/value pair can take: empty key, type, one-byte value. */
+    private static final int MIN_KV_BYTES = 8 + 4 + 1;
+
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** The parsed table; tensor offsets are relative to {@code dataOffset}. */
+    record Header(int version, Map<String, GgufValue> metadata, List<TensorEntry> tensors, int alignment,
+                  long tableEnd, long dataOffset) {}
+
+    record TensorEntry(String name, GgmlType type, long[] shape, long offset, long byteSize, long entryOffset) {}
+
+    private final Path file;
+    private final MemorySegment bytes;
+    private final long size;
+    private long pos;
+
+    private GgufParser(Path file, MemorySegment bytes) {
+        this.file = file;
+        this.bytes = bytes;
+        this.size = bytes.byteSize();
+    }
+
+    static Header parse(Path file, MemorySegment bytes) {
+        return new GgufParser(file, bytes).header();
+    }
+
+    private Header header() {
+        if (size < 4 || bytes.get(U32, 0) != MAGIC) {
+            String seen = size < 4 ? "the file is only " + size + " bytes long" : "found " + describeMagic();
+            throw error("header.magic", 0, "not a GGUF file: expected the magic bytes 'GGUF', " + seen);
+        }
+        pos = 4;
+        int version = readU32AsInt("header.version");
+        if (version != 2 && version != 3) {
+            int swapped = Integer.reverseBytes(version);
+            if (swapped == 2 || swapped == 3) {
+                throw error("header.version", 4, "big-endian GGUF file (version reads as " + swapped
+                        + " byte-swapped); only little-endian files are supported");
+            }
+            String hint = version == 1 ? " (GGUF version 1 from 2023 used 32-bit counts; convert the model again with a current llama.cpp)" : "";
+            throw error("header.version", 4, "unsupported GGUF version " + Integer.toUnsignedString(version)
+                    + "; versions 2 and 3 are supported" + hint);
+        }
+        long tensorCount = readCount("header.tensor_count", MIN_TENSOR_INFO_BYTES);
+        long kvCount = readCount("header.metadata_kv_count", MIN_KV_BYTES);
+
+        Map<String, GgufValue> metadata = new LinkedHashMap<>();
+        for (long i = 0; i < kvCount; i++) {
+            long keyOffset = pos;
+            String key = readString("kv[" + i + "] key");
+            String field = "kv[" + i + "] '" + key + "'";
+            if (metadata.containsKey(key)) throw error(field, keyOffset, "duplicate key");
+            long typeOffset = pos;
+            GgufValueType type = readValueType(field + " type");
+            metadata.put(key, new GgufValue(type, readValue(field, type, 0), typeOffset));
+        }
+
+        int alignment = alignmentOf(metadata);
+
+        List<TensorEntry> tensors = new ArrayList<>((int) tensorCount);
+        Set<String> names = new HashSet<>();
+        for (long i = 0; i < tensorCount; i++) {
+            tensors.add(readTensorEntry(i, names));
+        }
+        long tableEnd = pos;
+        long dataOffset = alignUp(tableEnd, alignment);
+        if (!tensors.isEmpty() && dataOffset > size) {
+            throw error("tensor data", tableEnd, "the data section would start at byte " + dataOffset
+                    + ", beyond the end of the file (" + size + " bytes)");
+        }
+        checkPlacement(tensors, alignment, dataOffset);
+        return new Header(version, metadata, tensors, alignment, tableEnd, dataOffset);
+    }
+
+    private String describeMagic() {
+        byte[] b = new byte[4];
+        MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, 0, b, 0, 4);
+        StringBuilder sb = new StringBuilder();
+        for (byte x : b) sb.append(String.format("%02x", x & 0xFF));
+        return "0x" + sb;
+    }
+
+    private int alignmentOf(Map<String, GgufValue> metadata) {
+        GgufValue a = metadata.get("general.alignment");
+        if (a == null) return DEFAULT_ALIGNMENT;
+        String field = "key 'general.alignment'";
+        if (!a.type().isInteger()) throw error(field, a.offset(), "is " + a.type() + ", expected UINT32");
+        long v = (Long) a.value();
+        if (v <= 0 || v > (1 << 30) || Long.bitCount(v) != 1) {
+            throw error(field, a.offset(), "alignment " + v + " is not a power of two between 1 and 2^30");
+        }
+        return (int) v;
+    }
+
+    private TensorEntry readTensorEntry(long index, Set<String> names) {
+        long entryOffset = pos;
+        String name = readString("tensor[" + index + "] name");
+        String field = "tensor[" + index + "] '" + name + "'";
+        if (!names.add(name)) throw error(field, entryOffset, "duplicate tensor name");
+        long dimsOffset = pos;
+        int nDims = readU32AsInt(field + " n_dims");
+        if (nDims < 1 || nDims > MAX_DIMS) {
+            throw error(field + " n_dims", dimsOffset, "n_dims is " + Integer.toUnsignedString(nDims)
+                    + "; ggml tensors have 1 to " + MAX_DIMS + " dimensions");
+        }
+        need(8L * nDims, field + " shape");
+        long[] shape = new long[nDims];
+        long elements = 1;
+        for (int d = 0; d < nDims; d++) {
+            long dimOffset = pos;
+            long ne = bytes.get(U64, pos);
+            pos += 8;
+            if (ne < 0) throw error(field + " ne[" + d + "]", dimOffset, "dimension " + Long.toUnsignedString(ne) + " is too large");
+            shape[d] = ne;
+            try {
+                elements = Math.multiplyExact(elements, ne);
+            } catch (ArithmeticException overflow) {
+                throw error(field + " ne[" + d + "]", dimOffset, "the product of the dimensions "
+                        + Arrays.toString(Arrays.copyOf(shape, d + 1)) + " overflows a 64-bit count");
+            }
+        }
+        long typeOffset = pos;
+        long typeId = readU32(field + " type");
+        GgmlType type = GgmlType.byId(typeId);
+        if (type == null) throw error(field + " type", typeOffset, "unknown GGML type id " + typeId);
+        long rowBytes = type.rowBytes(shape[0]);
+        if (rowBytes < 0) {
+            throw error(field + " ne[0]", dimsOffset + 4, "row length " + shape[0] + " is not a multiple of the "
+                    + type + " block size " + type.blockSize);
+        }
+        long byteSize;
+        try {
+            byteSize = Math.multiplyExact(rowBytes, shape[0] == 0 ? 0 : elements / shape[0]);
+        } catch (ArithmeticException overflow) {
+            throw error(field + " shape", dimsOffset, "the tensor's byte size overflows a 64-bit count");
+        }
+        long offsetOffset = pos;
+        need(8, field + " offset");
+        long offset = bytes.get(U64, pos);
+        pos += 8;
+        if (offset < 0) throw error(field + " offset", offsetOffset, "offset " + Long.toUnsignedString(offset) + " is too large");
+        return new TensorEntry(name, type, shape, offset, byteSize, offsetOffset);
+    }
+
+    /** Alignment, bounds and overlap of every tensor's data; entries are checked in offset order. */
+    private void checkPlacement(List<TensorEntry> tensors, int alignment, long dataOffset) {
+        long available = size - dataOffset;
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorEntry t = tensors.get(i);
+            String field = "tensor[" + i + "] '" + t.name() + "' offset";
+            if (t.offset() % alignment != 0) {
+                throw error(field, t.entryOffset(), "offset " + t.offset() + " is not a multiple of the alignment " + alignment);
+            }
+            if (t.offset() > available || t.byteSize() > available - t.offset()) {
+                throw error(field, t.entryOffset(), "data [" + t.offset() + ", " + (t.offset() + t.byteSize())
+                        + ") of the data section (which starts at byte " + dataOffset + ") extends beyond the end of the file ("
+                        + size + " bytes)");
+            }
+        }
+        Integer[] order = new Integer[tensors.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, Comparator.comparingLong(i -> tensors.get(i).offset()));
+        for (int j = 1; j < order.length; j++) {
+            TensorEntry prev = tensors.get(order[j - 1]);
+            TensorEntry t = tensors.get(order[j]);
+            if (t.offset() < prev.offset() + prev.byteSize()) {
+                throw error("tensor[" + order[j] + "] '" + t.name() + "' offset", t.entryOffset(), "data ["
+                        + t.offset() + ", " + (t.offset() + t.byteSize()) + ") overlaps tensor '" + prev.name() + "' at ["
+                        + prev.offset() + ", " + (prev.offset() + prev.byteSize()) + ")");
+            }
+        }
+    }
+
+    private Object readValue(String field, GgufValueType type, int depth) {
+        need(type.minEncodedSize(), field);
+        return switch (type) {
+            case UINT8 -> (long) (bytes.get(ValueLayout.JAVA_BYTE, advance(1)) & 0xFF);
+            case INT8 -> (long) bytes.get(ValueLayout.JAVA_BYTE, advance(1));
+            case UINT16 -> (long) (bytes.get(U16, advance(2)) & 0xFFFF);
+            case INT16 -> (long) bytes.get(U16, advance(2));
+            case UINT32 -> bytes.get(U32, advance(4)) & 0xFFFF_FFFFL;
+            case INT32 -> (long) bytes.get(U32, advance(4));
+            case UINT64, INT64 -> bytes.get(U64, advance(8));
+            case FLOAT32 -> bytes.get(F32, advance(4));
+            case FLOAT64 -> bytes.get(F64, advance(8));
+            case BOOL -> readBool(field);
+            case STRING -> readString(field);
+            case ARRAY -> readArray(field, depth);
+        };
+    }
+
+    private Boolean readBool(String field) {
+        long at = advance(1);
+        byte b = bytes.get(ValueLayout.JAVA_BYTE, at);
+        if (b != 0 && b != 1) throw error(field, at, "boolean byte is " + (b & 0xFF) + ", expected 0 or 1");
+        return b == 1;
+    }
+
+    private GgufArray readArray(String field, int depth) {
+        if (depth >= MAX_ARRAY_NESTING) throw error(field, pos, "arrays nested deeper than " + MAX_ARRAY_NESTING);
+        GgufValueType element = readValueType(field + " element type");
+        long countOffset = pos;
+        long count = readU64(field + " length");
+        long minBytes = Math.max(1, element.minEncodedSize());
+        if (count < 0 || count > (size - pos) / minBytes || count > Integer.MAX_VALUE - 8) {
+            throw error(field + " length", countOffset, "array of " + Long.toUnsignedString(count) + " " + element
+                    + " elements is truncated: only " + (size - pos) + " bytes remain in the file");
+        }
+        int n = (int) count;
+        long at = pos;
+        Object elements = switch (element) {
+            case UINT8, INT8 -> {
+                byte[] a = new byte[n];
+                MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, at, a, 0, n);
+                yield a;
+            }
+            case UINT16, INT16 -> {
+                short[] a = new short[n];
+                MemorySegment.copy(bytes, U16, at, a, 0, n);
+                yield a;
+            }
+            case UINT32, INT32 -> {
+                int[] a = new int[n];
+                MemorySegment.copy(bytes, U32, at, a, 0, n);
+                yield a;
+            }
+            case UINT64, INT64 -> {
+                long[] a = new long[n];
+                MemorySegment.copy(bytes, U64, at, a, 0, n);
+                yield a;
+            }
+            case FLOAT32 -> {
+                float[] a = new float[n];
+                MemorySegment.copy(bytes, F32, at, a, 0, n);
+                yield a;
+            }
+            case FLOAT64 -> {
+                double[] a = new double[n];
+                MemorySegment.copy(bytes, F64, at, a, 0, n);
+                yield a;
+            }
+            case BOOL -> {
+                boolean[] a = new boolean[n];
+                for (int i = 0; i < n; i++) a[i] = readBool(field + "[" + i + "]");
+                yield a;
+            }
+            case STRING -> {
+                String[] a = new String[n];
+                for (int i = 0; i < n; i++) a[i] = readString(field + "[" + i + "]");
+                yield a;
+            }
+            case ARRAY -> {
+                GgufArray[] a = new GgufArray[n];
+                for (int i = 0; i < n; i++) a[i] = readArray(field + "[" + i + "]", depth + 1);
+                yield a;
+            }
+        };
+        if (element.fixedSize > 0 && element != GgufValueType.BOOL) pos = at + (long) n * element.fixedSize;
+        return new GgufArray(element, elements);
+    }
+
+    private GgufValueType readValueType(String field) {
+        long at = pos;
+        long id = readU32(field);
+        GgufValueType type = GgufValueType.byId(id);
+        if (type == null) throw error(field, at, "unknown metadata value type " + id);
+        return type;
+    }
+
+    private String readString(String field) {
+        long at = pos;
+        long length = readU64(field + " length");
+        if (length < 0 || length > size - pos) {
+            throw error(field, at, "string of " + Long.toUnsignedString(length) + " bytes is truncated: only "
+                    + (size - pos) + " bytes remain in the file");
+        }
+        if (length > Integer.MAX_VALUE - 8) throw error(field, at, "string of " + length + " bytes is too long");
+        byte[] utf8 = new byte[(int) length];
+        MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, pos, utf8, 0, utf8.length);
+        pos += length;
+        return new String(utf8, StandardCharsets.UTF_8);
+    }
+
+    /** A u64 count of items that each take at least {@code minItemBytes}; checked against what remains. */
+    private long readCount(String field, int minItemBytes) {
+        long at = pos;
+        long count = readU64(field);
+        long remaining = size - pos;
+        if (count < 0 || count > remaining / minItemBytes) {
+            throw error(field, at, "count " + Long.toUnsignedString(count) + " cannot fit in the " + remaining
+                    + " bytes that remain in the file");
+        }
+        return count;
+    }
+
+    private int readU32AsInt(String field) {
+        return (int) readU32(field);
+    }
+
+    private long readU32(String field) {
+        need(4, field);
+        return bytes.get(U32, advance(4)) & 0xFFFF_FFFFL;
+    }
+
+    private long readU64(String field) {
+        need(8, field);
+        return bytes.get(U64, advance(8));
+    }
+
+    private long advance(int n) {
+        long at = pos;
+        pos += n;
+        return at;
+    }
+
+    private void need(long n, String field) {
+        if (n > size - pos) {
+            throw error(field, pos, "truncated: needs " + n + " bytes, only " + (size - pos) + " remain in the file");
+        }
+    }
+
+    private GgufFormatException error(String field, long offset, String problem) {
+        return new GgufFormatException(file, field, offset, problem);
+    }
+
+    static long alignUp(long x, long alignment) {
+        return (x + alignment - 1) / alignment * alignment;
+    }
+}
