@@ -1,5 +1,6 @@
 package dev.pipeinfer.transformer.tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
@@ -48,7 +49,7 @@ final class BytePairTokenizer extends VocabularyTokenizer {
     protected byte[] renderPiece(int id) {
         int attr = attributes[id];
         if ((attr & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) != 0) {
-            return texts[id].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return texts[id].getBytes(StandardCharsets.UTF_8);
         }
         if ((attr & ATTR_NORMAL) != 0) return ByteLevel.decode(texts[id]);
         return new byte[0];   // byte, unused and undefined tokens print nothing in byte-level vocabularies

@@ -1,6 +1,7 @@
 package dev.pipeinfer.transformer.tokenizer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
 import java.util.PriorityQueue;
 
 /**
@@ -50,7 +51,7 @@ final class SentencePieceTokenizer extends VocabularyTokenizer {
     /** A candidate merge of two adjacent symbols; {@code length} detects that one of them changed since. */
     private record Bigram(int left, int right, float score, int length) {}
 
-    private static final java.util.Comparator<Bigram> BEST_FIRST = (a, b) -> {
+    private static final Comparator<Bigram> BEST_FIRST = (a, b) -> {
         int byScore = Float.compare(b.score, a.score);
         return byScore != 0 ? byScore : Integer.compare(a.left, b.left);
     };

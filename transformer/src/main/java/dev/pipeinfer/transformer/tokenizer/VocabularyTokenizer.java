@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * What SentencePiece and byte-level BPE share in llama.cpp: the token table and attributes, the special
@@ -82,7 +83,7 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits SentenceP
         if (eos >= 0) endOfGeneration.add(eos);
         for (int id = 0; id < n; id++) if (END_OF_GENERATION_TEXTS.contains(texts[id])) endOfGeneration.add(id);
 
-        specialTokens = java.util.stream.IntStream.range(0, n)
+        specialTokens = IntStream.range(0, n)
                 .filter(id -> (attributes[id] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0)
                 .boxed()
                 .sorted((a, b) -> Integer.compare(texts[b].length(), texts[a].length()))
