@@ -56,7 +56,10 @@ final class GgufEncoder {
         u64(n);
         Object e = a.elements();
         switch (a.elementType()) {
-            case UINT8, INT8 -> room(n).put((byte[]) e);
+            case UINT8, INT8 -> {
+                room(n).put((byte[]) e);
+                return;
+            }
             case UINT16, INT16 -> room(2L * n).asShortBuffer().put((short[]) e);
             case UINT32, INT32 -> room(4L * n).asIntBuffer().put((int[]) e);
             case UINT64, INT64 -> room(8L * n).asLongBuffer().put((long[]) e);

@@ -52,15 +52,28 @@ public final class GgufWriter {
     public interface TensorSink {
         void write(ByteBuffer bytes) throws IOException;
 
+        /** Native and mapped segments are written in place; heap segments of other than bytes are staged. */
         default void write(MemorySegment bytes) throws IOException {
-            for (long at = 0; at < bytes.byteSize(); at += CHUNK) {
-                write(bytes.asSlice(at, Math.min(CHUNK, bytes.byteSize() - at)).asByteBuffer());
+            boolean viewable = bytes.heapBase().map(base -> base instanceof byte[]).orElse(true);
+            long chunk = viewable ? CHUNK : STAGING;
+            ByteBuffer staging = viewable ? null : ByteBuffer.allocate((int) Math.min(STAGING, bytes.byteSize()));
+            for (long at = 0; at < bytes.byteSize(); at += chunk) {
+                MemorySegment piece = bytes.asSlice(at, Math.min(chunk, bytes.byteSize() - at));
+                if (viewable) {
+                    write(piece.asByteBuffer());
+                } else {
+                    staging.clear().limit((int) piece.byteSize());
+                    MemorySegment.ofBuffer(staging).copyFrom(piece);
+                    write(staging);
+                }
             }
         }
     }
 
     /** Writes of mapped or heap segments go through ByteBuffer views of at most this many bytes. */
     private static final long CHUNK = 8 << 20;
+    /** Heap segments over arrays other than byte[] have no ByteBuffer view; they are copied through this much. */
+    private static final long STAGING = 1 << 20;
     /** Gaps up to this size are written as zeros; larger ones are left as holes (which read as zeros). */
     private static final long MAX_WRITTEN_GAP = 1 << 20;
     private static final long AUTO = -1;
