@@ -170,7 +170,7 @@ final class GgufParser {
         try {
             Math.multiplyExact(shape[0], rows);
         } catch (ArithmeticException overflow) {
-            throw error(field + " ne[0]", shapeOffset, "the product of the dimensions " + Arrays.toString(shape)
+            throw error(field + " shape", shapeOffset, "the product of the dimensions " + Arrays.toString(shape)
                     + " overflows a 64-bit count");
         }
         long typeOffset = pos;
