@@ -11,6 +11,7 @@ import dev.pipeinfer.gguf.GgufFile;
 import dev.pipeinfer.gguf.GgufTensor;
 import dev.pipeinfer.gguf.GgufValue;
 import dev.pipeinfer.gguf.GgufWriter;
+import dev.pipeinfer.gguf.testdata.SparseFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -50,7 +51,7 @@ class SparseHugeFileTest {
                 .write(file);
         long bigBytes = 4 * bigShape[0] * bigShape[1];
         assertEquals(4.5 * GiB, bigBytes);
-        assertTrue(diskUsage(file) < 64 << 20, "the holes take no disk");
+        assertTrue(SparseFiles.diskUsage(file) < 64 << 20, "the holes take no disk");
 
         long open0 = System.nanoTime();
         try (GgufFile f = GgufFile.open(file)) {
@@ -97,21 +98,13 @@ class SparseHugeFileTest {
     }
 
     /** Skips (saying why) where the file system stores holes as real blocks: the test would write 9 GiB. */
-    private void assumeSparseFiles() throws IOException, InterruptedException {
+    private void assumeSparseFiles() throws IOException {
         Path probe = dir.resolve("probe.gguf");
         new GgufWriter().sparseTensor("hole", GgmlType.F32, new long[] {1 << 24}).write(probe); // 64 MiB
-        long used = diskUsage(probe);
+        long used = SparseFiles.diskUsage(probe);
         assumeTrue(used < 16 << 20, "the file system of " + dir + " does not keep sparse files sparse (a 64 MiB hole took "
                 + used + " bytes); skipping the 9 GiB sparse-file test");
         Files.delete(probe);
-    }
-
-    private static long diskUsage(Path file) throws IOException, InterruptedException {
-        Process stat = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
-        String out = readAll(stat.getInputStream().readAllBytes()).trim();
-        assumeTrue(stat.waitFor() == 0, "stat cannot report disk usage here: " + out);
-        String[] blocksAndSize = out.split(" ");
-        return Long.parseLong(blocksAndSize[0]) * Long.parseLong(blocksAndSize[1]);
     }
 
     private static String readAll(byte[] bytes) {
