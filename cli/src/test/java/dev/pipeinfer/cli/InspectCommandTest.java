@@ -153,6 +153,22 @@ class InspectCommandTest {
         Run run = pipeinfer("inspect", missing.toString());
         assertEquals(2, run.status());
         assertEquals("pipeinfer inspect: " + missing + ": no such file" + System.lineSeparator(), run.err());
+        Run directory = pipeinfer("inspect", dir.toString());
+        assertEquals(2, directory.status());
+        assertEquals("pipeinfer inspect: " + dir + ": is a directory, not a GGUF file" + System.lineSeparator(), directory.err());
+    }
+
+    @Test
+    void anEmptyFileAndAVersion1FileAreRefusedByName() throws IOException {
+        Path empty = Files.createFile(dir.resolve("empty.gguf"));
+        Run run = pipeinfer("inspect", empty.toString());
+        assertEquals(2, run.status());
+        assertEquals("pipeinfer inspect: " + empty + ": header.magic (byte 0): not a GGUF file: expected the magic bytes"
+                + " 'GGUF', the file is only 0 bytes long" + System.lineSeparator(), run.err());
+        Path legacy = TestData.require("models/legacy/tinyllamas-stories-260k-f32.gguf");
+        Run v1 = pipeinfer("inspect", legacy.toString());
+        assertEquals(2, v1.status());
+        assertTrue(v1.err().startsWith("pipeinfer inspect: " + legacy + ": header.version (byte 4): unsupported GGUF version 1;"), v1.err());
     }
 
     @Test
