@@ -89,10 +89,16 @@ public final class GgufWriter {
     private final List<Pending> tensors = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
 
-    /** A writer with the version, metadata and tensors (data streamed from the mapping) of {@code source}. */
+    /**
+     * A writer with the version, metadata and tensors of {@code source}, each tensor at its original
+     * offset in the data section and its bytes streamed from the source's mapping. Written unchanged, a
+     * file in the standard layout comes out byte for byte the same.
+     */
     public static GgufWriter copyOf(GgufFile source) {
         GgufWriter w = new GgufWriter().version(source.version()).putAll(source.metadata());
-        for (GgufTensor t : source.tensors()) w.tensor(t.name(), t.type(), t.shape(), t.data());
+        for (GgufTensor t : source.tensors()) {
+            w.tensorAt(t.offset(), t.name(), t.type(), t.shape(), sink -> sink.write(t.data()));
+        }
         return w.padWithoutTensors(source.tensors().isEmpty() && source.fileSize() > source.tableEnd());
     }
 
