@@ -217,10 +217,13 @@ public final class GgufWriter {
         for (Placed p : layout) dataEnd = Math.max(dataEnd, p.offset() + p.tensor().byteSize());
         long fileSize = layout.isEmpty() && !padWithoutTensors ? head.remaining() : dataOffset + GgufParser.alignUp(dataEnd, alignment);
 
-        Path dir = target.toAbsolutePath().getParent();
-        Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
+        // Beside the target, so the rename stays within one file system. Not Files.createTempFile: its
+        // owner-only permissions would carry over to the model file.
+        Path temp = target.toAbsolutePath().resolveSibling(
+                "." + target.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".partial");
+        FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         try {
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (out) {
                 writeFully(out, head);
                 List<Placed> byOffset = new ArrayList<>(layout);
                 byOffset.sort(Comparator.comparingLong(Placed::offset));
