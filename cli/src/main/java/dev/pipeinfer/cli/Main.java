@@ -1,5 +1,6 @@
 package dev.pipeinfer.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,13 +11,14 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         version = "pipeinfer 0.1.0",
         description = "Pure-Java pipelined CPU inference for GGUF models.",
-        subcommands = {TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
+    @Option(names = ErrorReporting.DEBUG_OPTION, scope = ScopeType.INHERIT,
+            description = "On failure, print the full stack trace after the one-line message.")
     boolean debug;
 
     public static void main(String[] args) {
@@ -28,12 +30,24 @@ public final class Main implements Runnable {
         return commandLine().execute(args);
     }
 
-    static CommandLine commandLine() {
-        return new CommandLine(new Main()).setExecutionExceptionHandler(new FailureReporter());
+    /** Runs the command line with its output and errors going to the given writers (for tests). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        int status = cl.execute(args);
+        out.flush();
+        err.flush();
+        return status;
+    }
+
+    /** The configured command tree: every subcommand reports failures through {@link ErrorReporting}. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main()).setExecutionExceptionHandler(new ErrorReporting());
     }
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 }

@@ -32,13 +32,13 @@ class TokenizeCommandTest {
         CommandRun run = CommandRun.of("tokenize", "--model", cut.toString(), "--prompt", "x");
         assertEquals(2, run.status());
         assertEquals(1, run.err().strip().lines().count(), run.err());
-        assertTrue(run.err().startsWith("pipeinfer: " + cut), run.err());
+        assertTrue(run.err().startsWith("pipeinfer tokenize: " + cut), run.err());
     }
 
     @Test
     void aMissingModelIsNamed() {
         CommandRun run = CommandRun.of("tokenize", "--model", "/no/such/model.gguf", "--prompt", "x");
         assertEquals(2, run.status());
-        assertEquals("pipeinfer: /no/such/model.gguf: no such file", run.err().strip());
+        assertEquals("pipeinfer tokenize: /no/such/model.gguf: no such file", run.err().strip());
     }
 }

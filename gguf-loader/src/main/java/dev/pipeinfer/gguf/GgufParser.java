@@ -2,7 +2,11 @@ package dev.pipeinfer.gguf;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,6 +58,10 @@ final class GgufParser {
     private long pos;
     /** Reused for string bytes; never larger than the longest string, which is bounded by the file. */
     private byte[] scratch = new byte[256];
+    /** Strings at least this long are decoded through {@link #decodeLong}. */
+    private static final int LONG_STRING = 1024;
+    private CharsetDecoder utf8;
+    private CharBuffer chars;
 
     private GgufParser(Path file, MemorySegment bytes) {
         this.file = file;
@@ -89,7 +97,7 @@ final class GgufParser {
         for (long i = 0; i < kvCount; i++) {
             long keyOffset = pos;
             String key = readString("kv[" + i + "] key");
-            String field = "kv[" + i + "] '" + key + "'";
+            String field = "kv[" + i + "] " + quote(key);
             if (metadata.containsKey(key)) throw error(field, keyOffset, "duplicate key");
             long typeOffset = pos;
             GgufValueType type = readValueType(field + " type");
@@ -137,7 +145,7 @@ final class GgufParser {
     private TensorEntry readTensorEntry(long index, Set<String> names) {
         long entryOffset = pos;
         String name = readString("tensor[" + index + "] name");
-        String field = "tensor[" + index + "] '" + name + "'";
+        String field = "tensor[" + index + "] " + quote(name);
         if (!names.add(name)) throw error(field, entryOffset, "duplicate tensor name");
         long dimsOffset = pos;
         int nDims = readU32AsInt(field + " n_dims");
@@ -201,7 +209,7 @@ final class GgufParser {
         long available = size - dataOffset;
         for (int i = 0; i < tensors.size(); i++) {
             TensorEntry t = tensors.get(i);
-            String field = "tensor[" + i + "] '" + t.name() + "' offset";
+            String field = "tensor[" + i + "] " + quote(t.name()) + " offset";
             if (t.offset() % alignment != 0) {
                 throw error(field, t.entryOffset(), "offset " + t.offset() + " is not a multiple of the alignment " + alignment);
             }
@@ -218,8 +226,8 @@ final class GgufParser {
             TensorEntry prev = byOffset.get(j - 1);
             TensorEntry t = byOffset.get(j);
             if (t.offset() < prev.offset() + prev.byteSize()) {
-                throw error("tensor[" + t.index() + "] '" + t.name() + "' offset", t.entryOffset(), "data ["
-                        + t.offset() + ", " + (t.offset() + t.byteSize()) + ") overlaps tensor '" + prev.name() + "' at ["
+                throw error("tensor[" + t.index() + "] " + quote(t.name()) + " offset", t.entryOffset(), "data ["
+                        + t.offset() + ", " + (t.offset() + t.byteSize()) + ") overlaps tensor " + quote(prev.name()) + " at ["
                         + prev.offset() + ", " + (prev.offset() + prev.byteSize()) + ")");
             }
         }
@@ -356,7 +364,31 @@ final class GgufParser {
         if (scratch.length < n) scratch = new byte[Math.max(n, 2 * scratch.length)];
         MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, pos, scratch, 0, n);
         pos += n;
-        return new String(scratch, 0, n, StandardCharsets.UTF_8);
+        return n < LONG_STRING ? new String(scratch, 0, n, StandardCharsets.UTF_8) : decodeLong(n);
+    }
+
+    /**
+     * Decodes a long string through reused buffers. The String constructor's own UTF-8 path allocates
+     * about five times the length for text that is not Latin-1 (a damaged file can make a megabyte of
+     * tensor data into one "string"); this way the only allocation is the String itself. Malformed bytes
+     * become U+FFFD either way.
+     */
+    private String decodeLong(int n) {
+        if (utf8 == null) {
+            utf8 = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+        }
+        if (chars == null || chars.capacity() < n) chars = CharBuffer.allocate(Math.max(n, LONG_STRING * 4));
+        utf8.reset();
+        chars.clear();
+        utf8.decode(ByteBuffer.wrap(scratch, 0, n), chars, true);
+        utf8.flush(chars);
+        return new String(chars.array(), 0, chars.position());
+    }
+
+    /** A key or tensor name for a message: quoted, and cut short if a damaged file made it huge. */
+    private static String quote(String name) {
+        return name.length() <= 120 ? "'" + name + "'" : "'" + name.substring(0, 100) + "...' (" + name.length() + " chars)";
     }
 
     private static String element(String field, long index) {

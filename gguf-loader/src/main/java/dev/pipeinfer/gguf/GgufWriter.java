@@ -89,10 +89,16 @@ public final class GgufWriter {
     private final List<Pending> tensors = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
 
-    /** A writer with the version, metadata and tensors (data streamed from the mapping) of {@code source}. */
+    /**
+     * A writer with the version, metadata and tensors of {@code source}, each tensor at its original
+     * offset in the data section and its bytes streamed from the source's mapping. Written unchanged, a
+     * file in the standard layout comes out byte for byte the same.
+     */
     public static GgufWriter copyOf(GgufFile source) {
         GgufWriter w = new GgufWriter().version(source.version()).putAll(source.metadata());
-        for (GgufTensor t : source.tensors()) w.tensor(t.name(), t.type(), t.shape(), t.data());
+        for (GgufTensor t : source.tensors()) {
+            w.tensorAt(t.offset(), t.name(), t.type(), t.shape(), sink -> sink.write(t.data()));
+        }
         return w.padWithoutTensors(source.tensors().isEmpty() && source.fileSize() > source.tableEnd());
     }
 
@@ -211,10 +217,13 @@ public final class GgufWriter {
         for (Placed p : layout) dataEnd = Math.max(dataEnd, p.offset() + p.tensor().byteSize());
         long fileSize = layout.isEmpty() && !padWithoutTensors ? head.remaining() : dataOffset + GgufParser.alignUp(dataEnd, alignment);
 
-        Path dir = target.toAbsolutePath().getParent();
-        Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
+        // Beside the target, so the rename stays within one file system. Not Files.createTempFile: its
+        // owner-only permissions would carry over to the model file.
+        Path temp = target.toAbsolutePath().resolveSibling(
+                "." + target.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".partial");
+        FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         try {
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (out) {
                 writeFully(out, head);
                 List<Placed> byOffset = new ArrayList<>(layout);
                 byOffset.sort(Comparator.comparingLong(Placed::offset));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pipeinfer.gguf.testdata.SparseFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -149,6 +150,9 @@ class GgufWriterTest {
             assertEquals(4096, f.tensor("far").offset());
             assertEquals(6f, f.tensor("far").data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 1));
             assertEquals(List.of("far", "near"), f.tensors().stream().map(GgufTensor::name).toList(), "table order kept");
+            Path copy = dir.resolve("copy.gguf");
+            GgufWriter.copyOf(f).write(copy);
+            assertEquals(-1, Files.mismatch(file, copy), "copyOf keeps a non-standard layout too");
         }
         IllegalArgumentException misaligned = assertThrows(IllegalArgumentException.class, () -> new GgufWriter()
                 .tensorAt(16, "x", GgmlType.F32, new long[] {1}, null).write(dir.resolve("m.gguf")));

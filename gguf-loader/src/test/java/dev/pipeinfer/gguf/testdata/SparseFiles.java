@@ -1,4 +1,4 @@
-package dev.pipeinfer.gguf;
+package dev.pipeinfer.gguf.testdata;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -7,11 +7,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** What a sparse file costs on disk, from {@code stat} (Java has no portable block count). */
-final class SparseFiles {
+public final class SparseFiles {
     private SparseFiles() {}
 
     /** Bytes of disk the file occupies; skips the calling test where {@code stat} cannot tell. */
-    static long diskUsage(Path file) throws IOException {
+    public static long diskUsage(Path file) throws IOException {
         Process stat = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
         String out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         try {
