@@ -32,7 +32,7 @@ class ForwardInvarianceTest {
 
     @BeforeAll
     static void start() {
-        pool = new ComputePool(2);
+        pool = new ComputePool(1);
     }
 
     @AfterAll
@@ -95,13 +95,28 @@ class ForwardInvarianceTest {
         }
     }
 
+    @Test
+    void anF16CacheIsAsBatchInvariantAsAnF32One() throws IOException {
+        GgufFile file = open(MODELS[0]);
+        SliceOptions f16 = options().withKvType(KvType.F16);
+        float[][] whole = run(LayerSlice.loadAll(file, f16, pool), PROMPT, 0);
+        LayerSlice oneByOne = LayerSlice.loadAll(file, f16, pool);
+        for (int t = 0; t < PROMPT.length; t++) {
+            assertArrayEquals(whole[t], run(oneByOne, new int[]{PROMPT[t]}, t)[0], "token " + t + " alone");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"stories260K.gguf", "synth-falcon40b-F16.gguf"})
     void theThreadCountDoesNotChangeAnyBit(String model) throws IOException {
         GgufFile file = open(model);
-        float[][] twoThreads = run(fresh(file), PROMPT, 0);
-        try (ComputePool single = new ComputePool(1)) {
-            float[][] oneThread = rows(LayerSlice.loadAll(file, options(), single).forward(Batch.sequence(PROMPT, 0, 0, true)));
+        float[][] oneThread = run(fresh(file), PROMPT, 0);
+        try (ComputePool two = new ComputePool(2)) {
+            LayerSlice s = LayerSlice.loadAll(file, options(), two);
+            float[][] twoThreads = rows(s.forward(Batch.sequence(slice(PROMPT, 0, 10), 0, 0, true)));
+            twoThreads = Arrays.copyOf(twoThreads, PROMPT.length);
+            twoThreads[10] = rows(s.forward(Batch.sequence(slice(PROMPT, 10, 11), 10, 0, true)))[0];
+            twoThreads[11] = rows(s.forward(Batch.sequence(slice(PROMPT, 11, 12), 11, 0, true)))[0];
             for (int t = 0; t < PROMPT.length; t++) assertArrayEquals(twoThreads[t], oneThread[t], "token " + t);
         }
     }

@@ -32,7 +32,7 @@ class Stories260KGreedyTest {
         assertEquals(128, expected.length);
 
         try (GgufFile file = GgufFile.open(TestData.model("stories260K.gguf"));
-             ComputePool pool = new ComputePool(2)) {
+             ComputePool pool = new ComputePool(1)) {
             LayerSlice model = LayerSlice.loadAll(file, SliceOptions.generation(256).withKvType(kvType), pool);
             Sampler greedy = new Sampler(SamplingParams.greedy(), model.config().vocabSize());
             int[] generated = new int[expected.length];
