@@ -69,19 +69,21 @@ final class Attention {
      * out[t] = attention of query rows q[t] (heads x headDim, already rotated) over the planned cells of
      * slice layer {@code layer}; q and out are row-major [tokens x heads*headDim].
      */
-    void attend(KvCache kv, int layer, float[] q, float[] out, ComputePool pool, float[][] scoreScratch) {
+    void attend(KvCache kv, int layer, float[] q, float[] out, ComputePool pool, float[][] scoreScratch,
+                float[][] rowScratch) {
         synchronized (job) {
             job.kv = kv;
             job.layer = layer;
             job.q = q;
             job.out = out;
             job.scores = scoreScratch;
+            job.rows = rowScratch;
             try {
                 pool.run(tokens * heads, 1, job);
             } finally {
                 job.kv = null;
                 job.q = job.out = null;
-                job.scores = null;
+                job.scores = job.rows = null;
             }
         }
     }
@@ -98,10 +100,12 @@ final class Attention {
         int layer;
         float[] q, out;
         float[][] scores;
+        float[][] rows;
 
         @Override
         public void run(int worker, int from, int to) {
             float[] s = scores[worker];
+            float[] row = rows[worker];
             int width = heads * headDim;
             for (int item = from; item < to; item++) {
                 int t = item / heads, h = item % heads;
@@ -111,7 +115,7 @@ final class Attention {
 
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < count; j++) {
-                    float score = kv.dotKey(layer, visible[first + j], kvFrom, q, qOffset, headDim) * scale;
+                    float score = kv.dotKey(layer, visible[first + j], kvFrom, q, qOffset, headDim, row) * scale;
                     s[j] = score;
                     if (score > max) max = score;
                 }
@@ -124,7 +128,7 @@ final class Attention {
                 float inverse = (float) (1.0 / sum);
                 java.util.Arrays.fill(out, qOffset, qOffset + headDim, 0f);
                 for (int j = 0; j < count; j++) {
-                    kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim);
+                    kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim, row);
                 }
             }
         }

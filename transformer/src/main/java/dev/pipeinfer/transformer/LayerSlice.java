@@ -48,6 +48,8 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
     protected float[] x = new float[0];
     private int[] cells = new int[0];
     private float[][] scores;
+    /** Per worker: a K or V row converted to floats, and vector lanes (see {@link KvCache#scratchSize}). */
+    private final float[][] kvRows;
     private float[] outputRows = new float[0];
 
     protected LayerSlice(ModelConfig config, int first, int last, SliceOptions options, ComputePool pool,
@@ -62,6 +64,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         this.kv = new KvCache(options.contextSize(), last - first, config.kvDim(), options.kvType());
         this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim());
         this.scores = new float[pool.threads()][0];
+        this.kvRows = new float[pool.threads()][KvCache.scratchSize(config.headDim())];
     }
 
     /**
@@ -209,7 +212,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
 
     /** Attention for slice layer {@code layer}: q rows are rotated, K/V already written. */
     protected final void attend(int layer, float[] q, float[] out) {
-        attention.attend(kv, layer, q, out, pool, scores);
+        attention.attend(kv, layer, q, out, pool, scores, kvRows);
     }
 
     /** Writes the batch's K and V rows (row t at kOffset + t*kStride) into their cells for slice layer {@code layer}. */

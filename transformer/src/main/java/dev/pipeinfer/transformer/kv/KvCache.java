@@ -1,5 +1,8 @@
 package dev.pipeinfer.transformer.kv;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
@@ -17,6 +20,9 @@ import java.util.Arrays;
  * <p>Not thread-safe: one pipeline stage owns its cache and applies runs and edits in arrival order.
  */
 public final class KvCache {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = F.length();
+
     private final int capacity;
     private final int layers;
     private final int kvDim;
@@ -240,30 +246,65 @@ public final class KvCache {
         }
     }
 
-    /** Dot product of {@code q[qOffset .. qOffset+len)} with the K row of {@code cell} from {@code from}, in index order. */
-    public float dotKey(int layer, int cell, int from, float[] q, int qOffset, int len) {
-        int base = cell * kvDim + from;
-        float sum = 0f;
-        if (type == KvType.F32) {
-            float[] ks = keysF32[layer];
-            for (int i = 0; i < len; i++) sum += q[qOffset + i] * ks[base + i];
-        } else {
-            short[] ks = keysF16[layer];
-            for (int i = 0; i < len; i++) sum += q[qOffset + i] * Float.float16ToFloat(ks[base + i]);
-        }
-        return sum;
+    /** Floats of scratch that {@link #dotKey} and {@link #addWeightedValue} need for rows of {@code len} values. */
+    public static int scratchSize(int len) {
+        return len + LANES;
     }
 
-    /** {@code out[outOffset + i] += weight * V[cell][from + i]} for i in [0, len). */
-    public void addWeightedValue(int layer, int cell, int from, float weight, float[] out, int outOffset, int len) {
+    /**
+     * Dot product of {@code q[qOffset .. qOffset+len)} with values [from, from+len) of the K row of
+     * {@code cell}. Computed the same way for every call with the same {@code len}: whole vectors of
+     * {@link #LANES} accumulated with FMA, the lanes then summed in index order (not {@code reduceLanes},
+     * whose order may differ between the interpreter and compiled code), then the remaining products one
+     * by one. {@code scratch} holds at least {@link #scratchSize}(len) floats.
+     */
+    public float dotKey(int layer, int cell, int from, float[] q, int qOffset, int len, float[] scratch) {
         int base = cell * kvDim + from;
+        if (type == KvType.F32) return dot(q, qOffset, keysF32[layer], base, len, scratch);
+        short[] ks = keysF16[layer];
+        for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(ks[base + i]);
+        return dot(q, qOffset, scratch, LANES, len, scratch);
+    }
+
+    /**
+     * {@code out[outOffset + i] += weight * V[cell][from + i]} for i in [0, len): a multiply, then an add,
+     * per element (vectorized where whole vectors fit; the same two roundings either way).
+     */
+    public void addWeightedValue(int layer, int cell, int from, float weight, float[] out, int outOffset, int len,
+                                 float[] scratch) {
+        int base = cell * kvDim + from;
+        float[] values;
         if (type == KvType.F32) {
-            float[] vs = valuesF32[layer];
-            for (int i = 0; i < len; i++) out[outOffset + i] += weight * vs[base + i];
+            values = valuesF32[layer];
         } else {
             short[] vs = valuesF16[layer];
-            for (int i = 0; i < len; i++) out[outOffset + i] += weight * Float.float16ToFloat(vs[base + i]);
+            for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(vs[base + i]);
+            values = scratch;
+            base = LANES;
         }
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += LANES) {
+            FloatVector.fromArray(F, values, base + i).mul(weight)
+                    .add(FloatVector.fromArray(F, out, outOffset + i))
+                    .intoArray(out, outOffset + i);
+        }
+        for (; i < len; i++) out[outOffset + i] += weight * values[base + i];
+    }
+
+    private static float dot(float[] a, int aOffset, float[] b, int bOffset, int len, float[] lanes) {
+        int i = 0;
+        float sum = 0f;
+        int bound = F.loopBound(len);
+        if (bound > 0) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; i < bound; i += LANES) {
+                acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
+            }
+            acc.intoArray(lanes, 0);
+            for (int l = 0; l < LANES; l++) sum += lanes[l];
+        }
+        for (; i < len; i++) sum += a[aOffset + i] * b[bOffset + i];
+        return sum;
     }
 
     @Override

@@ -120,25 +120,42 @@ class KvCacheTest {
 
     @Test
     void f32StorageIsExactAndF16RoundsToNearestHalf() {
-        float[] k = {1f, 1.0001f, -3.14159f, 65504f};
-        float[] v = {0.1f, -0.2f, 0.3f, 1e-8f};
-        float[] q = {1f, 1f, 1f, 1f};
+        int dim = 40; // whole vectors plus a tail for every lane count up to 16
+        float[] k = new float[dim], v = new float[dim], q = new float[dim];
+        for (int i = 0; i < dim; i++) {
+            k[i] = (float) Math.sin(0.37 * i + 0.5) * 3.1f;
+            v[i] = (float) Math.cos(0.21 * i) * 0.7f;
+            q[i] = (float) Math.sin(0.11 * i + 1.1);
+        }
+        float[] scratch = new float[KvCache.scratchSize(dim)];
         for (KvType type : KvType.values()) {
-            KvCache kv = new KvCache(2, 2, 4, type);
+            KvCache kv = new KvCache(2, 2, dim, type);
             kv.write(1, 1, k, 0, v, 0);
-            float expectedDot = 0f;
-            float[] expectedV = new float[4];
-            for (int i = 0; i < 4; i++) {
+            double expectedDot = 0;
+            float[] stored = new float[dim];
+            float[] expectedV = new float[dim];
+            float[] out = new float[dim];
+            for (int i = 0; i < dim; i++) {
                 float ki = type == KvType.F32 ? k[i] : Float.float16ToFloat(Float.floatToFloat16(k[i]));
                 float vi = type == KvType.F32 ? v[i] : Float.float16ToFloat(Float.floatToFloat16(v[i]));
-                expectedDot += ki;
-                expectedV[i] = 2f * vi;
+                stored[i] = ki;
+                expectedDot += (double) q[i] * ki;
+                out[i] = 0.25f * i;
+                expectedV[i] = 0.25f * i + 2f * vi;
             }
-            assertEquals(expectedDot, kv.dotKey(1, 1, 0, q, 0, 4), type.toString());
-            float[] out = new float[4];
-            kv.addWeightedValue(1, 1, 0, 2f, out, 0, 4);
-            assertArrayEquals(expectedV, out, type.toString());
+            float dot = kv.dotKey(1, 1, 0, q, 0, dim, scratch);
+            assertEquals(expectedDot, dot, 1e-5, type.toString());
+            assertEquals(dot, kv.dotKey(1, 1, 0, q, 0, dim, new float[scratch.length]), 0f, "same bits every call");
+            kv.addWeightedValue(1, 1, 0, 2f, out, 0, dim, scratch);
+            assertArrayEquals(expectedV, out, type + ": one multiply and one add per element");
+            assertEquals(dot(q, 8, stored, 8, 8), kv.dotKey(1, 1, 8, q, 8, 8, scratch), 1e-5, "a head's part of the row");
         }
+    }
+
+    private static double dot(float[] a, int from, float[] b, int bFrom, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i++) s += (double) a[from + i] * b[bFrom + i];
+        return s;
     }
 
     @Test
