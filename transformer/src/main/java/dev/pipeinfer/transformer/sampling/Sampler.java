@@ -123,12 +123,8 @@ public final class Sampler {
 
     /** Applies top-k, top-p, min-p and temperature; leaves the candidates and their probabilities. */
     private int filter() {
-        for (int i = 0; i < vocab; i++) order[i] = sortKey(work[i], i);
-        java.util.Arrays.sort(order, 0, vocab);
-        int n = vocab;
+        int n = params.topK() > 0 && params.topK() < vocab ? selectTopK(params.topK()) : sortAll();
         for (int i = 0; i < n; i++) candidateIds[i] = (int) order[i];
-
-        if (params.topK() > 0) n = Math.min(n, params.topK());
 
         if (params.topP() < 1f) {
             softmax(n, 1f);
@@ -154,6 +150,44 @@ public final class Sampler {
 
         softmax(n, params.temperature());
         return n;
+    }
+
+    /** Every token as a candidate, best first. */
+    private int sortAll() {
+        for (int i = 0; i < vocab; i++) order[i] = sortKey(work[i], i);
+        java.util.Arrays.sort(order, 0, vocab);
+        return vocab;
+    }
+
+    /**
+     * The k best tokens, best first, without sorting the whole vocabulary: a max-heap (by sort key) of the
+     * k smallest keys seen so far, then a sort of those k. Same result as {@link #sortAll} cut at k.
+     */
+    private int selectTopK(int k) {
+        for (int i = 0; i < k; i++) order[i] = sortKey(work[i], i);
+        for (int i = k / 2 - 1; i >= 0; i--) siftDown(i, k);
+        for (int i = k; i < vocab; i++) {
+            long key = sortKey(work[i], i);
+            if (key < order[0]) {
+                order[0] = key;
+                siftDown(0, k);
+            }
+        }
+        java.util.Arrays.sort(order, 0, k);
+        return k;
+    }
+
+    private void siftDown(int i, int size) {
+        long key = order[i];
+        while (true) {
+            int child = 2 * i + 1;
+            if (child >= size) break;
+            if (child + 1 < size && order[child + 1] > order[child]) child++;
+            if (order[child] <= key) break;
+            order[i] = order[child];
+            i = child;
+        }
+        order[i] = key;
     }
 
     /** Probabilities of the first n candidates at the given temperature (candidates are sorted, so [0] is the max). */

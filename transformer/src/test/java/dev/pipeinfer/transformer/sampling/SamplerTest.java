@@ -40,6 +40,25 @@ class SamplerTest {
     }
 
     @Test
+    void topKSelectionPicksTheSameTokensAsAFullSortTiesByLowestId() {
+        int vocab = 5000;
+        float[] logits = new float[vocab];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (int i = 0; i < vocab; i++) logits[i] = (float) Math.floor(r.nextGaussian() * 8) / 4; // many ties
+        int[] all = new int[vocab], top = new int[vocab];
+        float[] probs = new float[vocab];
+        SamplingParams plain = new SamplingParams(1f, 0, 1f, 0f, 1f, 0, 0f, 0f, 0);
+        assertEquals(vocab, new Sampler(plain, vocab).distribution(logits, 0, all, probs));
+        for (int k : new int[]{1, 2, 40, 999}) {
+            assertEquals(k, new Sampler(plain.withTopK(k), vocab).distribution(logits, 0, top, probs));
+            assertArrayEquals(Arrays.copyOf(all, k), Arrays.copyOf(top, k), "k = " + k);
+        }
+        for (int i = 1; i < vocab; i++) {
+            assertTrue(logits[all[i - 1]] > logits[all[i]] || (logits[all[i - 1]] == logits[all[i]] && all[i - 1] < all[i]));
+        }
+    }
+
+    @Test
     void samplingAtTemperatureOneFollowsTheSoftmax() {
         int draws = 40000;
         int[] c = counts(new SamplingParams(1f, 0, 1f, 0f, 1f, 0, 0f, 0f, 42), LOGITS, draws);
