@@ -97,6 +97,11 @@ public final class GgufFile implements AutoCloseable {
         return header.alignment();
     }
 
+    /** Byte offset of the end of the tensor table, where padding up to the data section begins. */
+    public long tableEnd() {
+        return header.tableEnd();
+    }
+
     /** Byte offset of the data section; tensor offsets are relative to it. */
     public long dataOffset() {
         return header.dataOffset();
