@@ -3,13 +3,15 @@ package dev.pipeinfer.pipeline;
 import java.util.ArrayDeque;
 
 /**
- * A small pool of activation buffers, so that a stage in steady state (the same few batch shapes over
- * and over) allocates nothing per run. It keeps at most {@code maxRetained} idle buffers; a request
- * takes the smallest idle buffer that is large enough, else allocates a new one.
+ * A small pool of activation arrays, so that a stage in steady state (the same few batch shapes over
+ * and over) allocates no large arrays per run. It keeps at most {@code maxRetained} idle arrays;
+ * capacities are rounded up to a power of two so that nearby shapes share arrays. Each acquire hands
+ * out a fresh small {@link Activations} handle, so a stale handle kept after release is caught
+ * rather than silently aliasing the next user's data.
  */
 public final class ActivationPool {
     private final int maxRetained;
-    private final ArrayDeque<Activations> idle = new ArrayDeque<>();
+    private final ArrayDeque<float[]> idle = new ArrayDeque<>();
     private long allocations;
 
     public ActivationPool(int maxRetained) {
@@ -22,36 +24,35 @@ public final class ActivationPool {
 
     /** A buffer holding a [rows x width] matrix; its values are unspecified. */
     public synchronized Activations acquire(int rows, int width) {
-        if (rows <= 0 || width <= 0 || (long) rows * width > Integer.MAX_VALUE - 8) {
+        if (rows <= 0 || width <= 0 || (long) rows * width > 1 << 30) {
             throw new IllegalArgumentException("activation shape " + rows + " x " + width);
         }
         int needed = rows * width;
-        Activations best = null;
-        for (Activations a : idle) {
-            if (a.capacity() >= needed && (best == null || a.capacity() < best.capacity())) best = a;
+        float[] best = null;
+        for (float[] a : idle) {
+            if (a.length >= needed && (best == null || a.length < best.length)) best = a;
         }
         if (best != null) {
             idle.remove(best);
         } else {
-            best = new Activations(this, new float[needed]);
+            best = new float[Math.max(64, Integer.highestOneBit(needed - 1) << 1)];
             allocations++;
         }
-        best.reset(rows, width);
-        return best;
+        return new Activations(this, best, rows, width);
     }
 
-    synchronized void giveBack(Activations a) {
+    synchronized void giveBack(float[] array) {
         if (idle.size() >= maxRetained) {
-            // Drop the smallest: large buffers are the expensive ones to allocate again.
-            Activations smallest = a;
-            for (Activations b : idle) if (b.capacity() < smallest.capacity()) smallest = b;
-            if (smallest == a) return;
+            // Drop the smallest: large arrays are the expensive ones to allocate again.
+            float[] smallest = array;
+            for (float[] b : idle) if (b.length < smallest.length) smallest = b;
+            if (smallest == array) return;
             idle.remove(smallest);
         }
-        idle.add(a);
+        idle.add(array);
     }
 
-    /** How many buffers were ever allocated: stays flat once the pool has warmed up. */
+    /** How many arrays were ever allocated: stays flat once the pool has warmed up. */
     public synchronized long allocations() {
         return allocations;
     }

@@ -8,19 +8,21 @@ package dev.pipeinfer.pipeline;
 public final class Activations {
     private final ActivationPool pool;
     private final float[] data;
-    private int rows;
-    private int width;
-    private boolean released;
+    private final int rows;
+    private final int width;
+    private volatile boolean released;
 
-    Activations(ActivationPool pool, float[] data) {
+    Activations(ActivationPool pool, float[] data, int rows, int width) {
         this.pool = pool;
         this.data = data;
-    }
-
-    void reset(int rows, int width) {
         this.rows = rows;
         this.width = width;
-        this.released = false;
+    }
+
+    /** An unpooled matrix over an existing array (tests, one-off callers). */
+    public static Activations wrap(float[] data, int rows, int width) {
+        if ((long) rows * width > data.length) throw new IllegalArgumentException("array too small for " + rows + " x " + width);
+        return new Activations(null, data, rows, width);
     }
 
     /** Backing array; only the first {@link #length()} values belong to this matrix. */
@@ -41,15 +43,11 @@ public final class Activations {
         return rows * width;
     }
 
-    int capacity() {
-        return data.length;
-    }
-
     /** Returns the buffer to its pool; idempotent, and the matrix must not be touched afterwards. */
     public void release() {
         if (released) return;
         released = true;
-        if (pool != null) pool.giveBack(this);
+        if (pool != null) pool.giveBack(data);
     }
 
     private void checkLive() {

@@ -90,6 +90,11 @@ public final class FakeModel {
             };
             out.add(Run.ofTokens(new RunHeader(runId++, kind, positions, sets, outputs, form), tokens));
         }
+        if (!(out.getLast() instanceof Run)) {
+            // End on a run, so that its answer proves every edit before it has been applied.
+            out.add(Run.ofTokens(new RunHeader(runId, RunKind.STEP, new int[]{position}, new long[]{1}, new int[]{0},
+                    ResultForm.ARGMAX), new int[]{1}));
+        }
         return out;
     }
 
