@@ -102,25 +102,26 @@ public final class Stage implements AutoCloseable {
     // ---- the stage thread ----
 
     private void loop() {
-        String endReason = "stopped";
         try {
             while (!stopping) {
                 long waitStart = System.nanoTime();
-                Message message = input.receive();
+                Message message;
+                try {
+                    message = input.receive();
+                } catch (LinkClosedException e) {
+                    if (!stopping) fail("input ended: " + e.getMessage());
+                    return;
+                }
                 idleNanos += System.nanoTime() - waitStart;
                 handle(message);
                 processed.incrementAndGet();
             }
         } catch (InterruptedException e) {
-            endReason = "stopped";
+            // stopped
         } catch (LinkClosedException e) {
-            if (!stopping) {
-                endReason = "input ended: " + e.getMessage();
-                fail(endReason);
-            }
+            if (!stopping) fail("output failed: " + e.getMessage());
         } catch (RuntimeException | Error e) {
-            endReason = e.getClass().getSimpleName() + ": " + e.getMessage();
-            fail(endReason);
+            fail(e.getClass().getSimpleName() + ": " + e.getMessage());
         } finally {
             output.close();
         }
