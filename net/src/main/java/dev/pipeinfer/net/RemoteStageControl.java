@@ -28,6 +28,7 @@ final class RemoteStageControl implements StageControl {
     private final AtomicLong nonces = new AtomicLong();
     private final Map<Long, CompletableFuture<Message>> waiting = new ConcurrentHashMap<>();
     private volatile boolean closing;
+    private volatile String endReason;
 
     RemoteStageControl(int index, TcpConnection session, FailureLatch failures) {
         this.index = index;
@@ -65,6 +66,7 @@ final class RemoteStageControl implements StageControl {
 
     /** Called when the session connection ended, with why. */
     void connectionEnded(String reason) {
+        endReason = reason;
         if (closing) return;
         failures.report(new Message.Failure(index, session.peer(), reason));
         waiting.values().forEach(f -> f.completeExceptionally(new IOException(reason)));
@@ -102,6 +104,7 @@ final class RemoteStageControl implements StageControl {
     }
 
     private Message request(long nonce, Message request, Duration timeout, String what) {
+        if (endReason != null) throw new StageFailureException(index, session.peer(), endReason);
         CompletableFuture<Message> reply = new CompletableFuture<>();
         waiting.put(nonce, reply);
         try {
@@ -111,7 +114,8 @@ final class RemoteStageControl implements StageControl {
             throw new StageFailureException(index, session.peer(), "no answer to " + what + " within "
                     + timeout.toMillis() + " ms");
         } catch (IOException e) {
-            throw new StageFailureException(index, session.peer(), "connection lost: " + e.getMessage());
+            throw new StageFailureException(index, session.peer(), endReason != null ? endReason
+                    : "connection lost: " + e.getMessage());
         } catch (ExecutionException e) {
             throw new StageFailureException(index, session.peer(), e.getCause().getMessage());
         } catch (InterruptedException e) {

@@ -65,6 +65,9 @@ public final class TcpLink implements Link {
                 reason = connection.isClosed() ? "connection closed" : "connection to " + connection.peer() + " broken: " + e.getMessage();
             } catch (InterruptedException | LinkClosedException e) {
                 reason = "link closed";
+            } catch (RuntimeException e) {
+                reason = "internal error reading from " + connection.peer() + ": " + e;
+                connection.close();
             }
             onEnd.accept(reason);
             inbox.close(reason);

@@ -111,8 +111,9 @@ public final class TcpPipeline {
             controls.add(new LocalStageControl(stage));
             for (int i = 1; i < stageCount; i++) controls.add(remotes[i]);
 
-            List<AutoCloseable> resources = new ArrayList<>();
-            resources.add(controls.getFirst());
+            // Closing order: stop stage 0, tell every worker to end its session (Shutdown arrives before
+            // the end of any stream, so workers log an orderly end), then close the links.
+            List<AutoCloseable> resources = new ArrayList<>(controls);
             resources.add(submit);
             resources.addAll(opened.reversed());
             resources.addAll(extra);

@@ -142,7 +142,7 @@ public final class WorkerServer implements AutoCloseable {
                 Socket socket = server.accept();
                 Thread.ofVirtual().name("worker-conn").start(() -> handle(socket));
             } catch (IOException e) {
-                if (!closed) status.accept("worker " + hostPort(config.bind()) + ": accept failed: " + e.getMessage());
+                if (!closed) status.accept("worker " + where() + ": accept failed: " + e.getMessage());
             }
         }
     }
@@ -184,7 +184,7 @@ public final class WorkerServer implements AutoCloseable {
     private void refused(TcpConnection conn, String reason) {
         connectionsRefused.incrementAndGet();
         lastRefusal = reason;
-        status.accept("worker " + hostPort(config.bind()) + ": closed connection from " + conn.peer() + ": " + reason);
+        status.accept("worker " + where() + ": closed connection from " + conn.peer() + ": " + reason);
     }
 
     void release(TcpConnection conn) {
@@ -221,7 +221,7 @@ public final class WorkerServer implements AutoCloseable {
         try {
             session.open(config);
             sessionsServed.incrementAndGet();
-            status.accept("worker " + hostPort(config.bind()) + ": head " + conn.peer() + " connected: " + session.slice()
+            status.accept("worker " + where() + ": head " + conn.peer() + " connected: " + session.slice()
                     + ", wire " + hello.wireType().name().toLowerCase(java.util.Locale.ROOT)
                     + (hello.nextHop().isEmpty() ? ", results back to the head" : ", next stage at " + hello.nextHop()));
             conn.readTimeout((int) config.headSilenceTimeout().toMillis());
@@ -242,9 +242,13 @@ public final class WorkerServer implements AutoCloseable {
             synchronized (this) {
                 active = null;
             }
-            status.accept("worker " + hostPort(config.bind()) + ": head " + conn.peer() + " left (" + ended + ") after "
+            status.accept("worker " + where() + ": head " + conn.peer() + " left (" + ended + ") after "
                     + session.stats().runsExecuted() + " runs, " + session.stats().runsCancelled() + " cancelled");
         }
+    }
+
+    void status(String line) {
+        status.accept("worker " + where() + ": " + line);
     }
 
     /** Describes this worker in messages. */

@@ -129,14 +129,18 @@ final class WorkerSession {
         }
     }
 
+    /**
+     * Tells the head straight away (one hop). The session stays open: the head ends it, or its
+     * disconnect does; the input of a stage also ends normally when the head shuts the ring down.
+     */
     private void stageFailed(Message.Failure failure) {
         if (closed) return;
+        server.status("stage failed: " + failure.describe());
         try {
-            session.send(failure); // straight to the head, one hop
+            session.send(failure);
         } catch (IOException ignored) {
-            // the head is gone; the session ends anyway
+            // the head is gone; the session loop sees that too
         }
-        session.close();
     }
 
     StageStats stats() {

@@ -87,7 +87,7 @@ public final class Pipeline implements AutoCloseable {
 
     /** Sends a run into stage 0; run ids must strictly increase. */
     public void submit(Run run) throws InterruptedException {
-        failures.check();
+        checkFailure();
         if (run.runId() <= lastSubmittedRun) {
             throw new IllegalArgumentException("run id " + run.runId() + " after " + lastSubmittedRun
                     + ": run ids must strictly increase");
@@ -98,7 +98,7 @@ public final class Pipeline implements AutoCloseable {
 
     /** Sends a KV edit down the ring, ordered with the runs. */
     public void send(KvEdit edit) throws InterruptedException {
-        failures.check();
+        checkFailure();
         sendDown(edit);
     }
 
@@ -106,7 +106,7 @@ public final class Pipeline implements AutoCloseable {
         try {
             submitLink.send(m);
         } catch (LinkClosedException e) {
-            failures.check();
+            checkFailure();
             throw new StageFailureException(new Message.Failure(0, submitLink.describe(), e.getMessage()));
         }
     }
@@ -132,14 +132,14 @@ public final class Pipeline implements AutoCloseable {
     public Message next(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            failures.check();
+            checkFailure();
             long left = deadline - System.nanoTime();
             if (left <= 0) return null;
             Message m;
             try {
                 m = resultLink.poll(Math.min(left, 50_000_000L), TimeUnit.NANOSECONDS);
             } catch (LinkClosedException e) {
-                failures.check();
+                checkFailure();
                 throw new StageFailureException(new Message.Failure(stages.size() - 1, resultLink.describe(),
                         "results link ended: " + e.getMessage()));
             }
@@ -149,16 +149,36 @@ public final class Pipeline implements AutoCloseable {
                 case Message.Cancelled c -> { return c; }
                 case Message.Failure f -> {
                     failures.report(f);
-                    failures.check();
+                    checkFailure();
                 }
                 default -> {
                     Message.Failure f = new Message.Failure(stages.size() - 1, resultLink.describe(),
                             "unexpected message on the results stream: " + m);
                     failures.report(f);
-                    failures.check();
+                    checkFailure();
                 }
             }
         }
+    }
+
+    /**
+     * Throws the pipeline's failure, if any, naming the root cause: when a stage reports only that
+     * its input ended, the stage upstream of it is asked whether it is alive, and if it is not, that
+     * stage is named instead (a dead worker is seen by its successor and by the head in either order).
+     */
+    private void checkFailure() {
+        Message.Failure f = failures.get();
+        if (f == null) return;
+        while (f.reason().startsWith(Stage.INPUT_ENDED) && f.stageIndex() > 0 && f.stageIndex() <= stages.size()) {
+            StageControl upstream = stages.get(f.stageIndex() - 1);
+            try {
+                upstream.ping(Duration.ofMillis(Math.min(stageTimeout.toMillis(), 2000)));
+                break;
+            } catch (StageFailureException e) {
+                f = e.failure();
+            }
+        }
+        throw new StageFailureException(f);
     }
 
     public List<StageStats> stats() {

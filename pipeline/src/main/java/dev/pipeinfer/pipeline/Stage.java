@@ -16,6 +16,9 @@ import java.util.function.Consumer;
  * stream downstream keeps its order and the head gets exactly one answer per run.
  */
 public final class Stage implements AutoCloseable {
+    /** Reason prefix of a failure that is the consequence of an upstream node or link going away. */
+    public static final String INPUT_ENDED = "input ended: ";
+
     private final int index;
     private final String where;
     private final StageCompute compute;
@@ -109,7 +112,7 @@ public final class Stage implements AutoCloseable {
                 try {
                     message = input.receive();
                 } catch (LinkClosedException e) {
-                    if (!stopping) fail("input ended: " + e.getMessage());
+                    if (!stopping) fail(INPUT_ENDED + e.getMessage());
                     return;
                 }
                 idleNanos += System.nanoTime() - waitStart;
