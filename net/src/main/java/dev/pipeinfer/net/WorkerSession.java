@@ -144,7 +144,7 @@ final class WorkerSession {
     }
 
     StageStats stats() {
-        return stage != null ? stage.stats() : new StageStats(slice.stageIndex(), 0, 0, 0, 0, 0, 0, 0, 0);
+        return stage != null ? stage.stats() : new StageStats(slice.stageIndex(), 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
     void close() {

@@ -56,6 +56,9 @@ public final class Pipeline implements AutoCloseable {
         this.resources = new ArrayList<>(resources);
         this.failures = failures;
         this.stageTimeout = stageTimeout;
+        // A failed pipeline takes no more work: a submit blocked on a full stage 0 is released.
+        failures.onFirst(() -> submitLink.close());
+        if (failures.get() != null) submitLink.close();
         this.watchdog = Thread.ofVirtual().name("pipeline-watchdog").start(this::watch);
     }
 

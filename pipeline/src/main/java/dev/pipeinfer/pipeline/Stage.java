@@ -84,7 +84,8 @@ public final class Stage implements AutoCloseable {
 
     public StageStats stats() {
         return new StageStats(index, computeNanos, idleNanos, cancelledComputeNanos, input.bytesReceived(),
-                output.bytesSent(), runsExecuted, runsCancelled, kvEdits);
+                output.bytesSent(), runsExecuted, runsCancelled, kvEdits,
+                Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory());
     }
 
     /** Stops after the current message; the output link is closed. */

@@ -35,6 +35,24 @@ class FailureTest {
     }
 
     @Test
+    void aSubmitBlockedBehindADeadFirstStageIsReleasedWithTheFailure() {
+        List<FakeStageCompute> stages = FakeStageCompute.chain(2, 2, 4, 8);
+        stages.get(0).setHook((run, layer) -> {
+            throw new IllegalStateException("out of memory for the KV cache");
+        });
+        try (Pipeline pipeline = Pipeline.inMemory(stages, new Pipeline.Options(2, Duration.ofSeconds(30)))) {
+            StageFailureException e = assertThrows(StageFailureException.class, () -> {
+                for (long id = 1; id < 1000; id++) {
+                    pipeline.submit(Run.ofTokens(new RunHeader(id, RunKind.STEP, new int[]{0}, new long[]{1}, new int[]{0},
+                            ResultForm.ARGMAX), new int[]{1}));
+                }
+            });
+            assertEquals(0, e.stageIndex());
+            assertTrue(e.getMessage().contains("out of memory for the KV cache"), e.getMessage());
+        }
+    }
+
+    @Test
     void aStageStuckInOneRunLongerThanTheStageTimeoutIsReportedAsStalled() throws Exception {
         List<FakeStageCompute> stages = FakeStageCompute.chain(2, 2, 4, 8);
         CountDownLatch never = new CountDownLatch(1);
