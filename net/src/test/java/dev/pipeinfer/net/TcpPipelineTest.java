@@ -1,0 +1,156 @@
+package dev.pipeinfer.net;
+
+import dev.pipeinfer.pipeline.Message;
+import dev.pipeinfer.pipeline.Pipeline;
+import dev.pipeinfer.pipeline.Result;
+import dev.pipeinfer.pipeline.ResultForm;
+import dev.pipeinfer.pipeline.Run;
+import dev.pipeinfer.pipeline.RunHeader;
+import dev.pipeinfer.pipeline.RunKind;
+import dev.pipeinfer.pipeline.StageStats;
+import dev.pipeinfer.pipeline.fake.FakeModel;
+import dev.pipeinfer.pipeline.fake.FakeStageCompute;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The pipeline over loopback TCP: same answers, same order, same cancellation as in memory. */
+class TcpPipelineTest {
+    static final int LAYERS = 3, EMBD = 16, VOCAB = 24;
+    static final String FINGERPRINT = "f".repeat(64);
+
+    static int[] bounds(int stages) {
+        int[] b = new int[stages + 1];
+        for (int i = 0; i <= stages; i++) b[i] = i * LAYERS;
+        return b;
+    }
+
+    static TcpPipeline.HeadConfig config() {
+        return TcpPipeline.HeadConfig.defaults(FINGERPRINT)
+                .withOptions(new Pipeline.Options(3, Duration.ofSeconds(30)));
+    }
+
+    static List<Result> expected(List<Message> stream, int stages) {
+        FakeModel reference = new FakeModel(FakeStageCompute.chain(stages, LAYERS, EMBD, VOCAB));
+        List<Result> out = new ArrayList<>();
+        for (Message m : stream) {
+            Result r = reference.apply(m);
+            if (r != null) out.add(r);
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0} stages over loopback TCP")
+    @ValueSource(ints = {2, 3, 4})
+    void resultsAndOrderMatchTheDirectReference(int stageCount) throws Exception {
+        List<Message> stream = FakeModel.stream(7 + stageCount, 100, VOCAB);
+        List<Result> expected = expected(stream, stageCount);
+        List<FakeStageCompute> stages = FakeStageCompute.chain(stageCount, LAYERS, EMBD, VOCAB);
+        List<String> status = new CopyOnWriteArrayList<>();
+        List<Message> answers;
+        List<StageStats> stats;
+        try (Pipeline pipeline = LoopbackCluster.start(stages, bounds(stageCount), config(), status::add)) {
+            answers = FakeModel.drive(pipeline, stream);
+            stats = pipeline.stats();
+        }
+        assertEquals(expected.size(), answers.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.get(i), assertInstanceOf(Result.class, answers.get(i)), "answer " + i);
+        }
+        for (FakeStageCompute s : stages) assertEquals(stages.getFirst().events(), s.events(), "event order");
+        assertEquals(stream.size(), stages.getFirst().events().size());
+        for (int i = 0; i < stageCount; i++) {
+            StageStats s = stats.get(i);
+            assertEquals(i, s.stageIndex());
+            assertEquals(expected.size(), s.runsExecuted(), s.toString());
+            assertTrue(s.bytesSent() > 0 && (i == 0 || s.bytesReceived() > 0), "traffic counted: " + s);
+        }
+        assertTrue(status.stream().anyMatch(line -> line.contains("connected")), "workers said a head connected: " + status);
+    }
+
+    @Test
+    void halfPrecisionWireGivesCloseButNotExactResults() throws Exception {
+        List<Message> stream = FakeModel.stream(99, 60, VOCAB).stream()
+                .map(m -> m instanceof Run r ? Run.ofTokens(new RunHeader(r.runId(), r.header().kind(), r.header().positions(),
+                        r.header().sequenceSets(), r.header().outputRows(), ResultForm.LOGITS), r.tokens()) : m)
+                .toList();
+        List<Result> expected = expected(stream, 3);
+        for (WireType wire : new WireType[]{WireType.F16, WireType.BF16}) {
+            List<Message> answers;
+            try (Pipeline pipeline = LoopbackCluster.start(FakeStageCompute.chain(3, LAYERS, EMBD, VOCAB), bounds(3),
+                    config().withWire(wire), line -> { })) {
+                answers = FakeModel.drive(pipeline, stream);
+            }
+            double worst = 0;
+            boolean anyDifferent = false;
+            for (int i = 0; i < expected.size(); i++) {
+                float[] want = expected.get(i).logits();
+                float[] got = assertInstanceOf(Result.class, answers.get(i)).logits();
+                assertEquals(want.length, got.length);
+                float scale = 0;
+                for (float w : want) scale = Math.max(scale, Math.abs(w));
+                for (int v = 0; v < want.length; v++) {
+                    worst = Math.max(worst, Math.abs(want[v] - got[v]) / scale);
+                    anyDifferent |= want[v] != got[v];
+                }
+            }
+            // bf16 keeps 8 significant bits, f16 11: rounding error per value up to 2^-9 / 2^-12 of it,
+            // twice (two hops), summed over a row of 16 weights; measured against the row's largest logit.
+            System.out.println(wire + " worst error relative to the row's largest logit: " + worst);
+            assertTrue(worst < (wire == WireType.BF16 ? 0.015 : 0.002), wire + " worst relative error " + worst);
+            assertTrue(anyDifferent, wire + " is lossy: some logits must differ");
+        }
+    }
+
+    @Test
+    void cancellationWorksAcrossTheWire() throws Exception {
+        List<FakeStageCompute> stages = FakeStageCompute.chain(3, 4, EMBD, VOCAB);
+        FakeModel reference = new FakeModel(FakeStageCompute.chain(3, 4, EMBD, VOCAB));
+        CountDownLatch inLayer = new CountDownLatch(1), release = new CountDownLatch(1);
+        stages.get(2).setHook((run, layer) -> {
+            if (run == 3 && layer == 1) {
+                inLayer.countDown();
+                release.await();
+            }
+        });
+        Run prompt = Run.ofTokens(new RunHeader(1, RunKind.PROMPT, new int[]{0, 1, 2}, new long[]{1, 1, 1},
+                new int[]{2}, ResultForm.topK(2)), new int[]{4, 5, 6});
+        try (Pipeline pipeline = LoopbackCluster.start(stages, new int[]{0, 4, 8, 12}, config(), line -> { })) {
+            pipeline.submit(prompt);
+            assertEquals(reference.apply(prompt), pipeline.next());
+
+            pipeline.cancel(2); // before it exists: skipped by stage 0
+            pipeline.submit(Run.ofTokens(new RunHeader(2, RunKind.SPECULATIVE, new int[]{3}, new long[]{2},
+                    new int[]{0}, ResultForm.ARGMAX), new int[]{8}));
+            assertEquals(new Message.Cancelled(2, 0), pipeline.next());
+
+            pipeline.submit(Run.ofTokens(new RunHeader(3, RunKind.SPECULATIVE, new int[]{3}, new long[]{4},
+                    new int[]{0}, ResultForm.ARGMAX), new int[]{9}));
+            inLayer.await();
+            pipeline.cancel(3); // mid-compute on the last worker
+            pipeline.stats();   // control messages are ordered per session: the cancel has landed
+            release.countDown();
+            assertEquals(new Message.Cancelled(3, 2), pipeline.next());
+            assertEquals(List.of("run 1", "cancel 3 before layer 2"), stages.get(2).events());
+
+            pipeline.send(dev.pipeinfer.pipeline.KvEdit.of(new dev.pipeinfer.pipeline.KvEdit.Remove(2, 0, 100)));
+            Run step = Run.ofTokens(new RunHeader(4, RunKind.STEP, new int[]{3}, new long[]{1}, new int[]{0},
+                    ResultForm.topK(2)), new int[]{7});
+            pipeline.submit(step);
+            Result got = assertInstanceOf(Result.class, pipeline.next());
+            assertEquals(reference.apply(step), got, "cells of the cancelled run were freed everywhere");
+            assertNotEquals(0, pipeline.stats().get(2).cancelledComputeNanos());
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package dev.pipeinfer.pipeline;
+
+import java.time.Duration;
+
+/** Control of a stage that runs in this process: direct calls. */
+public final class LocalStageControl implements StageControl {
+    private final Stage stage;
+
+    public LocalStageControl(Stage stage) {
+        this.stage = stage;
+    }
+
+    @Override
+    public int index() {
+        return stage.index();
+    }
+
+    @Override
+    public String where() {
+        return stage.where();
+    }
+
+    @Override
+    public void cancel(long[] runIds) {
+        stage.cancel(runIds);
+    }
+
+    @Override
+    public Message.Pong ping(Duration timeout) {
+        return stage.pong(0);
+    }
+
+    @Override
+    public StageStats stats(Duration timeout) {
+        return stage.stats();
+    }
+
+    @Override
+    public void close() {
+        stage.close();
+    }
+}

@@ -1,0 +1,236 @@
+package dev.pipeinfer.pipeline;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The head's side of a pipeline, what the decoders use: submit runs into stage 0, send KV edits down
+ * the same ordered stream, broadcast cancellations to every stage directly, and take the answers from
+ * the last stage in submission order: for every submitted run exactly one {@link Result} or
+ * {@link Message.Cancelled} tombstone.
+ *
+ * <p>Never a hang: a watchdog pings every stage; a stage that does not answer within the stage timeout,
+ * or whose current run has been computing longer than that, ends the pipeline with a
+ * {@link StageFailureException} naming the stage and where it runs, as does a broken link or a
+ * failing stage.
+ */
+public final class Pipeline implements AutoCloseable {
+
+    /**
+     * @param linkCapacity  messages a link buffers before the sender waits
+     * @param stageTimeout  longest a stage may go without answering a ping or computing one run
+     */
+    public record Options(int linkCapacity, Duration stageTimeout) {
+        public static Options defaults() {
+            return new Options(4, Duration.ofSeconds(60));
+        }
+
+        public Options withStageTimeout(Duration timeout) {
+            return new Options(linkCapacity, timeout);
+        }
+    }
+
+    private final Link submitLink;
+    private final Link resultLink;
+    private final List<StageControl> stages;
+    private final List<AutoCloseable> resources;
+    private final FailureLatch failures;
+    private final Duration stageTimeout;
+    private final Thread watchdog;
+    private long lastSubmittedRun = -1;
+    private volatile boolean closed;
+
+    /**
+     * @param submitLink input of stage 0 (the head writes runs and KV edits here)
+     * @param resultLink output of the last stage (results and tombstones, in order)
+     * @param stages     control of every stage, index order
+     * @param resources  closed, in order, when the pipeline closes (stages, links, connections)
+     */
+    public Pipeline(Link submitLink, Link resultLink, List<StageControl> stages, List<AutoCloseable> resources,
+                    FailureLatch failures, Duration stageTimeout) {
+        this.submitLink = submitLink;
+        this.resultLink = resultLink;
+        this.stages = List.copyOf(stages);
+        this.resources = new ArrayList<>(resources);
+        this.failures = failures;
+        this.stageTimeout = stageTimeout;
+        // A failed pipeline takes no more work: a submit blocked on a full stage 0 is released.
+        failures.onFirst(() -> submitLink.close());
+        if (failures.get() != null) submitLink.close();
+        this.watchdog = Thread.ofVirtual().name("pipeline-watchdog").start(this::watch);
+    }
+
+    /** N stages in this process, linked by in-memory links; computes[0] is stage 0. */
+    public static Pipeline inMemory(List<? extends StageCompute> computes, Options options) {
+        if (computes.isEmpty()) throw new IllegalArgumentException("a pipeline needs at least one stage");
+        FailureLatch failures = new FailureLatch();
+        ActivationPool pool = new ActivationPool(4 + 2 * computes.size());
+        List<Link> links = new ArrayList<>();
+        for (int i = 0; i <= computes.size(); i++) {
+            String name = i == 0 ? "head->0" : i == computes.size() ? (i - 1) + "->head" : (i - 1) + "->" + i;
+            links.add(new InMemoryLink(name, options.linkCapacity()));
+        }
+        List<StageControl> controls = new ArrayList<>();
+        List<AutoCloseable> resources = new ArrayList<>();
+        for (int i = 0; i < computes.size(); i++) {
+            Stage stage = new Stage(i, "local", computes.get(i), links.get(i), links.get(i + 1), pool, failures::report);
+            controls.add(new LocalStageControl(stage));
+            stage.start();
+        }
+        resources.addAll(controls);
+        resources.addAll(links);
+        return new Pipeline(links.getFirst(), links.getLast(), controls, resources, failures, options.stageTimeout());
+    }
+
+    public int stageCount() {
+        return stages.size();
+    }
+
+    /** Sends a run into stage 0; run ids must strictly increase. */
+    public void submit(Run run) throws InterruptedException {
+        checkFailure();
+        if (run.runId() <= lastSubmittedRun) {
+            throw new IllegalArgumentException("run id " + run.runId() + " after " + lastSubmittedRun
+                    + ": run ids must strictly increase");
+        }
+        lastSubmittedRun = run.runId();
+        sendDown(run);
+    }
+
+    /** Sends a KV edit down the ring, ordered with the runs. */
+    public void send(KvEdit edit) throws InterruptedException {
+        checkFailure();
+        sendDown(edit);
+    }
+
+    private void sendDown(Message m) throws InterruptedException {
+        try {
+            submitLink.send(m);
+        } catch (LinkClosedException e) {
+            checkFailure();
+            throw new StageFailureException(new Message.Failure(0, submitLink.describe(), e.getMessage()));
+        }
+    }
+
+    /** Tells every stage directly to drop these runs; those already done are unaffected. */
+    public void cancel(long... runIds) {
+        for (StageControl stage : stages) stage.cancel(runIds);
+    }
+
+    /** The next result or tombstone, waiting as long as the stages are alive. */
+    public Message next() throws InterruptedException {
+        Message m;
+        do {
+            m = next(Duration.ofSeconds(1));
+        } while (m == null);
+        return m;
+    }
+
+    /**
+     * The next {@link Result} or {@link Message.Cancelled} in submission order, or null after the
+     * timeout. Throws {@link StageFailureException} once any stage has failed.
+     */
+    public Message next(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            checkFailure();
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return null;
+            Message m;
+            try {
+                m = resultLink.poll(Math.min(left, 50_000_000L), TimeUnit.NANOSECONDS);
+            } catch (LinkClosedException e) {
+                checkFailure();
+                throw new StageFailureException(new Message.Failure(stages.size() - 1, resultLink.describe(),
+                        "results link ended: " + e.getMessage()));
+            }
+            switch (m) {
+                case null -> { }
+                case Result r -> { return r; }
+                case Message.Cancelled c -> { return c; }
+                case Message.Failure f -> {
+                    failures.report(f);
+                    checkFailure();
+                }
+                default -> {
+                    Message.Failure f = new Message.Failure(stages.size() - 1, resultLink.describe(),
+                            "unexpected message on the results stream: " + m);
+                    failures.report(f);
+                    checkFailure();
+                }
+            }
+        }
+    }
+
+    /**
+     * Throws the pipeline's failure, if any, naming the root cause: when a stage reports only that
+     * its input ended, the stage upstream of it is asked whether it is alive, and if it is not, that
+     * stage is named instead (a dead worker is seen by its successor and by the head in either order).
+     */
+    private void checkFailure() {
+        Message.Failure f = failures.get();
+        if (f == null) return;
+        while (f.reason().startsWith(Stage.INPUT_ENDED) && f.stageIndex() > 0 && f.stageIndex() <= stages.size()) {
+            StageControl upstream = stages.get(f.stageIndex() - 1);
+            try {
+                upstream.ping(Duration.ofMillis(Math.min(stageTimeout.toMillis(), 2000)));
+                break;
+            } catch (StageFailureException e) {
+                f = e.failure();
+            }
+        }
+        throw new StageFailureException(f);
+    }
+
+    public List<StageStats> stats() {
+        List<StageStats> all = new ArrayList<>();
+        for (StageControl stage : stages) all.add(stage.stats(stageTimeout));
+        return all;
+    }
+
+    /** The first failure, or null while all is well. */
+    public Message.Failure failure() {
+        return failures.get();
+    }
+
+    private void watch() {
+        long interval = Math.max(10, stageTimeout.toMillis() / 4);
+        try {
+            while (!closed && failures.get() == null) {
+                Thread.sleep(interval);
+                for (StageControl stage : stages) {
+                    if (closed) return;
+                    try {
+                        Message.Pong pong = stage.ping(stageTimeout);
+                        if (pong.busyMillis() > stageTimeout.toMillis()) {
+                            failures.report(new Message.Failure(stage.index(), stage.where(), "stalled: its current run "
+                                    + "has been computing for " + pong.busyMillis() + " ms, over the stage timeout of "
+                                    + stageTimeout.toMillis() + " ms"));
+                        }
+                    } catch (StageFailureException e) {
+                        failures.report(e.failure());
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            // closing
+        }
+    }
+
+    /** Stops every stage and closes links and connections. Results not yet taken are lost. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        watchdog.interrupt();
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception ignored) {
+                // closing everything regardless
+            }
+        }
+    }
+}
