@@ -1,6 +1,8 @@
 package dev.pipeinfer.cli;
 
 import dev.pipeinfer.gguf.GgufFormatException;
+import dev.pipeinfer.transformer.model.UnsupportedModelException;
+import dev.pipeinfer.transformer.tokenizer.UnsupportedTokenizerException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
@@ -38,14 +40,25 @@ public final class ErrorReporting implements IExecutionExceptionHandler {
     }
 
     static int statusFor(Throwable e) {
-        return e instanceof GgufFormatException || e instanceof FileSystemException
+        return e instanceof GgufFormatException || e instanceof FileSystemException || e instanceof UsageError
+                || e instanceof UnsupportedModelException || e instanceof UnsupportedTokenizerException
                 || e instanceof CommandLine.ParameterException ? BAD_INPUT : FAILURE;
+    }
+
+    /** What the user asked for cannot be done as asked (conflicting options, a bad value): exit status 2. */
+    public static final class UsageError extends RuntimeException {
+        public UsageError(String message) {
+            super(message);
+        }
     }
 
     /** The message a user needs, on one line. */
     static String oneLine(Throwable e) {
         String message = switch (e) {
             case GgufFormatException g -> g.getMessage();
+            case UsageError u -> u.getMessage();
+            case UnsupportedModelException u -> u.getMessage();
+            case UnsupportedTokenizerException u -> u.getMessage();
             case NoSuchFileException n -> n.getFile() + ": no such file";
             case FileSystemException f -> f.getFile() + ": " + (f.getReason() != null ? f.getReason() : f.getClass().getSimpleName());
             case IOException io -> io.getMessage() != null ? io.getMessage() : io.getClass().getSimpleName();

@@ -3,6 +3,8 @@ package dev.pipeinfer.cli;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
@@ -10,9 +12,14 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "pipeinfer",
         mixinStandardHelpOptions = true,
         version = "pipeinfer 0.1.0",
-        description = "Pure-Java pipelined CPU inference for GGUF models.",
+        description = {"Pure-Java pipelined CPU inference for GGUF models.",
+                "With --model and a prompt it generates text; the commands below do the rest."},
+        footer = {"", "Examples:",
+                "  pipeinfer --model testdata/models/stories260K.gguf --prompt \"Once upon a time\" -n 64",
+                "  pipeinfer --model M --prompt P --local-stages 2        # two pipeline stages in this process",
+                "  pipeinfer worker --model M --listen 127.0.0.1:7071      # then --stages 127.0.0.1:7071 on the head"},
         subcommands = {InspectCommand.class, TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
+public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -46,8 +53,16 @@ public final class Main implements Runnable {
         return new CommandLine(new Main()).setExecutionExceptionHandler(new ErrorReporting());
     }
 
+    @Mixin
+    GenerationOptions generation = new GenerationOptions();
+
+    /** Without a subcommand, pipeinfer generates text; without a model it shows this help. */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() throws Exception {
+        if (generation.model == null) {
+            spec.commandLine().usage(spec.commandLine().getOut());
+            return ErrorReporting.OK;
+        }
+        return new Generation(generation, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
     }
 }
