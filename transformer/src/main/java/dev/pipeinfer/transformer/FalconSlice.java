@@ -9,6 +9,8 @@ import dev.pipeinfer.tensor.Rope;
 import dev.pipeinfer.tensor.WeightMatrix;
 import dev.pipeinfer.transformer.model.ModelConfig;
 
+import java.util.Set;
+
 /**
  * Falcon blocks (7B, 40B, 180B), as llama.cpp computes them, with attention and MLP in parallel:
  * <pre>
@@ -54,6 +56,8 @@ public final class FalconSlice extends LayerSlice {
 
     static FalconSlice load(GgufFile file, ModelConfig c, int first, int last, SliceOptions options, ComputePool pool) {
         SliceTensors t = new SliceTensors(file, c);
+        t.requireOnly(first, last, Set.of("attn_norm.weight", "attn_norm.bias", "attn_norm_2.weight", "attn_norm_2.bias",
+                "attn_qkv.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight"));
         Layer[] layers = new Layer[last - first];
         for (int l = first; l < last; l++) {
             String p = "blk." + l + ".";

@@ -10,6 +10,8 @@ import dev.pipeinfer.tensor.Rope;
 import dev.pipeinfer.tensor.WeightMatrix;
 import dev.pipeinfer.transformer.model.ModelConfig;
 
+import java.util.Set;
+
 /**
  * Llama blocks (Llama 1/2/3, Mistral, TinyLlama, Llama-2 merges), as llama.cpp computes them:
  * <pre>
@@ -49,6 +51,8 @@ public final class LlamaSlice extends LayerSlice {
 
     static LlamaSlice load(GgufFile file, ModelConfig c, int first, int last, SliceOptions options, ComputePool pool) {
         SliceTensors t = new SliceTensors(file, c);
+        t.requireOnly(first, last, Set.of("attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
+                "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"));
         Layer[] layers = new Layer[last - first];
         for (int l = first; l < last; l++) {
             String p = "blk." + l + ".";

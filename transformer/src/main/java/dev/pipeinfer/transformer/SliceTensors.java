@@ -9,6 +9,7 @@ import dev.pipeinfer.transformer.model.ModelConfig;
 import dev.pipeinfer.transformer.model.UnsupportedModelException;
 
 import java.util.Arrays;
+import java.util.Set;
 
 /**
  * Looks up a slice's tensors by name and checks their shapes against the config, so a malformed file
@@ -50,6 +51,29 @@ final class SliceTensors {
         float[] v = new float[length];
         Matmul.getRow(WeightMatrix.of(t), 0, v, 0);
         return v;
+    }
+
+    /**
+     * Refuses a slice whose blocks hold tensors the architecture does not use (biases of a variant, MoE
+     * experts, ...): computing without them would give wrong numbers silently.
+     */
+    void requireOnly(int first, int last, Set<String> knownSuffixes) {
+        for (GgufTensor t : file.tensors()) {
+            String name = t.name();
+            if (!name.startsWith("blk.")) continue;
+            int dot = name.indexOf('.', 4);
+            if (dot < 0) continue;
+            int layer;
+            try {
+                layer = Integer.parseInt(name.substring(4, dot));
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (layer >= first && layer < last && !knownSuffixes.contains(name.substring(dot + 1))) {
+                throw unsupported(name, "is not part of a " + config.architecture().ggufName
+                        + " block as this engine computes it (known: " + String.join(", ", knownSuffixes.stream().sorted().toList()) + ")");
+            }
+        }
     }
 
     boolean has(String name) {

@@ -7,6 +7,7 @@ import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.transformer.kv.KvType;
 import dev.pipeinfer.transformer.model.Architecture;
 import dev.pipeinfer.transformer.model.ModelConfig;
+import dev.pipeinfer.transformer.sampling.TopTokens;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -87,6 +88,7 @@ class ReferenceLogitsTest {
                 Diff d = compare(exactRun, exact);
                 assertTrue(d.max <= exactTolerance, name + " " + prompt + " vs float64 reference: " + d);
                 worstExact = Math.max(worstExact, d.max);
+                checkTopIds(exactRun, exact, 2 * exactTolerance, name + " " + prompt);
 
                 boolean sameRun = llamaCppLike == exactGelu && Arrays.equals(llamaCpp.greedyTokens(), exact.greedyTokens());
                 d = compare(sameRun ? exactRun : teacherForced(llamaCppLike, llamaCpp), llamaCpp);
@@ -113,6 +115,22 @@ class ReferenceLogitsTest {
             case BF16 -> WeightKind.BF16;
             default -> WeightKind.QUANTIZED;
         };
+    }
+
+    /**
+     * Our top-10 ids at every prompt position equal the reference's, up to the first rank whose logit is
+     * within {@code margin} of its neighbour (a near-tie that rounding may legitimately flip).
+     */
+    private static void checkTopIds(SliceOutput out, Reference ref, double margin, String what) {
+        for (Reference.TopK e : ref.promptTopK()) {
+            TopTokens ours = TopTokens.of(out.data(), out.rowOffset(e.pos()), out.width(), e.ids().length);
+            for (int j = 0; j < e.ids().length; j++) {
+                boolean nearTie = (j > 0 && e.logits()[j - 1] - e.logits()[j] < margin)
+                        || (j + 1 < e.ids().length && e.logits()[j] - e.logits()[j + 1] < margin);
+                if (nearTie) break;
+                assertEquals(e.ids()[j], ours.ids()[j], what + ": rank " + j + " at position " + e.pos());
+            }
+        }
     }
 
     record Diff(double max, double mean, long count, String where) {

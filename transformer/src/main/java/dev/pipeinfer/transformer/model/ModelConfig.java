@@ -85,6 +85,11 @@ public record ModelConfig(
                     + ": tensor 'rope_freqs.weight' (per-dimension RoPE frequency factors, Llama 3.1 style) is not supported");
         }
 
+        if (md.getInt(p + "expert_count", 0) > 0) {
+            throw new UnsupportedModelException(source + ": " + p + "expert_count " + md.getInt(p + "expert_count")
+                    + ": mixture-of-experts models (e.g. Mixtral) are not supported");
+        }
+
         float eps = arch == Architecture.LLAMA
                 ? md.getFloat(p + "attention.layer_norm_rms_epsilon")
                 : md.getFloat(p + "attention.layer_norm_epsilon");
