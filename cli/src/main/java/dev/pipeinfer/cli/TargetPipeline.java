@@ -84,7 +84,8 @@ final class TargetPipeline implements AutoCloseable {
         for (int i = 0; i < localCount; i++) {
             ComputePool pool = new ComputePool(threadsPerStage);
             pools.add(pool);
-            computes.add(new LayerSliceCompute(LayerSlice.load(file, bounds[i], bounds[i + 1], sliceOptions, pool)));
+            computes.add(new LayerSliceCompute(LayerSlice.load(file, bounds[i], bounds[i + 1], i == 0,
+                    i == stageCount - 1, sliceOptions, pool)));
         }
         TcpPipeline.HeadConfig net = TcpPipeline.HeadConfig.defaults(file.fingerprint())
                 .withWire(WireType.parse(o.wire))

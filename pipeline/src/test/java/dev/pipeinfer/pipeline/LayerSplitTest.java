@@ -26,9 +26,15 @@ class LayerSplitTest {
     }
 
     @Test
-    void everyStageNeedsALayer() {
-        assertThrows(IllegalArgumentException.class, () -> LayerSplit.even(2, 3));
-        assertThrows(IllegalArgumentException.class, () -> LayerSplit.parse("0.99,0.01", 5, 2));
+    void moreStagesThanLayersLeavesTheLastStagesEmpty() {
+        assertArrayEquals(new int[] {0, 1, 2, 2, 2}, LayerSplit.even(2, 4));
+        assertArrayEquals(new int[] {0, 5, 5}, LayerSplit.parse("5,0", 5, 2));
+    }
+
+    @Test
+    void malformedSplitsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> LayerSplit.parse("-1,6", 5, 2));
+        assertThrows(IllegalArgumentException.class, () -> LayerSplit.parse("0.0,0.0", 5, 2));
         assertThrows(IllegalArgumentException.class, () -> LayerSplit.parse("1,x", 5, 2));
         assertThrows(IllegalArgumentException.class, () -> LayerSplit.parse("1,2,2", 5, 2));
     }

@@ -54,7 +54,8 @@ public final class FalconSlice extends LayerSlice {
         this.qkvWidth = config.embd() + 2 * config.kvDim();
     }
 
-    static FalconSlice load(GgufFile file, ModelConfig c, int first, int last, SliceOptions options, ComputePool pool) {
+    static FalconSlice load(GgufFile file, ModelConfig c, int first, int last, boolean embeds, boolean head,
+                          SliceOptions options, ComputePool pool) {
         SliceTensors t = new SliceTensors(file, c);
         t.requireOnly(first, last, Set.of("attn_norm.weight", "attn_norm.bias", "attn_norm_2.weight", "attn_norm_2.bias",
                 "attn_qkv.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight"));
@@ -72,9 +73,8 @@ public final class FalconSlice extends LayerSlice {
                     t.matrix(p + "ffn_up.weight", c.ff(), c.embd()),
                     t.matrix(p + "ffn_down.weight", c.embd(), c.ff()));
         }
-        boolean head = last == c.layers();
         return new FalconSlice(c, first, last, options, pool,
-                first == 0 ? t.embedding() : null,
+                embeds ? t.embedding() : null,
                 head ? t.output() : null,
                 layers,
                 head ? t.vector("output_norm.weight", c.embd()) : null,

@@ -12,7 +12,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The blocks [first, last) of a model on one node, with their own KV cache: one pipeline stage's share of
- * the work. The slice with first == 0 also embeds token ids; the slice with last == n_layers also applies
+ * the work. The first stage's slice (first == 0) also embeds token ids; the last stage's (last == n_layers) also applies
  * the output norm and lm_head.
  *
  * <p>{@link #forward} takes a {@link Batch} of n tokens (ids or activations, each with a position, a
@@ -74,13 +74,30 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
      */
     public static LayerSlice load(GgufFile file, int first, int last, SliceOptions options, ComputePool pool) {
         ModelConfig config = ModelConfig.from(file);
-        if (first < 0 || last > config.layers() || first >= last) {
+        return load(file, first, last, first == 0, last == config.layers(), options, pool);
+    }
+
+    /**
+     * As {@link #load(GgufFile, int, int, SliceOptions, ComputePool)}, with the slice's roles given: only the
+     * pipeline's first stage embeds and only its last applies the output head, which matters when stages
+     * hold no layers at all (more stages than layers) and "first == 0" no longer tells one stage.
+     */
+    public static LayerSlice load(GgufFile file, int first, int last, boolean embeds, boolean outputs,
+                                  SliceOptions options, ComputePool pool) {
+        ModelConfig config = ModelConfig.from(file);
+        // An empty slice is allowed: with more stages than layers, a stage may only embed, only pass
+        // activations on, or only apply the output head.
+        if (first < 0 || last > config.layers() || first > last) {
             throw new IllegalArgumentException(file.path() + ": layer slice [" + first + ", " + last
-                    + ") is not a non-empty part of the model's " + config.layers() + " layers");
+                    + ") is not a part of the model's " + config.layers() + " layers");
+        }
+        if (embeds && first != 0 || outputs && last != config.layers()) {
+            throw new IllegalArgumentException(file.path() + ": layer slice [" + first + ", " + last + ") cannot "
+                    + (embeds && first != 0 ? "embed tokens: it does not start at layer 0" : "apply the output head: it does not end at the last layer"));
         }
         return switch (config.architecture()) {
-            case LLAMA -> LlamaSlice.load(file, config, first, last, options, pool);
-            case FALCON -> FalconSlice.load(file, config, first, last, options, pool);
+            case LLAMA -> LlamaSlice.load(file, config, first, last, embeds, outputs, options, pool);
+            case FALCON -> FalconSlice.load(file, config, first, last, embeds, outputs, options, pool);
         };
     }
 
@@ -103,11 +120,11 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
     }
 
     public boolean hasEmbedding() {
-        return first == 0;
+        return tokenEmbedding != null;
     }
 
     public boolean hasOutput() {
-        return last == config.layers();
+        return output != null;
     }
 
     /** This slice's KV cache: apply a run's sequence edits here (copy/remove/keep). */

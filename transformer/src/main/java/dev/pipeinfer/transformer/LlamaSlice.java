@@ -49,7 +49,8 @@ public final class LlamaSlice extends LayerSlice {
         this.outputNorm = outputNorm;
     }
 
-    static LlamaSlice load(GgufFile file, ModelConfig c, int first, int last, SliceOptions options, ComputePool pool) {
+    static LlamaSlice load(GgufFile file, ModelConfig c, int first, int last, boolean embeds, boolean head,
+                          SliceOptions options, ComputePool pool) {
         SliceTensors t = new SliceTensors(file, c);
         t.requireOnly(first, last, Set.of("attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
                 "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"));
@@ -67,9 +68,8 @@ public final class LlamaSlice extends LayerSlice {
                     t.matrix(p + "ffn_up.weight", c.ff(), c.embd()),
                     t.matrix(p + "ffn_down.weight", c.embd(), c.ff()));
         }
-        boolean head = last == c.layers();
         return new LlamaSlice(c, first, last, options, pool,
-                first == 0 ? t.embedding() : null,
+                embeds ? t.embedding() : null,
                 head ? t.output() : null,
                 layers,
                 head ? t.vector("output_norm.weight", c.embd()) : null);
