@@ -6,7 +6,8 @@ import dev.pipeinfer.pipeline.StageStats;
 import dev.pipeinfer.speculation.Decoder;
 import dev.pipeinfer.speculation.GenerationRequest;
 import dev.pipeinfer.speculation.GenerationResult;
-import dev.pipeinfer.speculation.IterativeDecoder;
+import dev.pipeinfer.speculation.DraftModel;
+import dev.pipeinfer.speculation.SpeculationParams;
 import dev.pipeinfer.transformer.tokenizer.StreamingDecoder;
 import dev.pipeinfer.transformer.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -37,13 +38,16 @@ final class Generation {
     int run() throws Exception {
         if (options.model == null) throw new ErrorReporting.UsageError("--model is required (try --help)");
         long loadStart = System.nanoTime();
-        try (TargetPipeline target = TargetPipeline.open(options.model, options.stages, err::println)) {
+        String mode = options.speculation.effectiveMode();
+        SpeculationParams params = options.speculation.params();
+        try (TargetPipeline target = TargetPipeline.open(options.model, options.stages, err::println);
+             DraftModel draft = options.speculation.openDraft(target, options.stages)) {
             double loadMillis = (System.nanoTime() - loadStart) / 1e6;
             Tokenizer tokenizer = Tokenizer.from(target.file().metadata());
             int[] prompt = promptTokens(tokenizer);
             IntPredicate stopAt = options.ignoreEos ? t -> false : tokenizer::isEndOfGeneration;
             GenerationRequest request = new GenerationRequest(prompt, options.maxTokens, options.sampling(), stopAt);
-            Decoder decoder = new IterativeDecoder(target.head());
+            Decoder decoder = SpeculationOptions.decoder(mode, target, draft, params);
 
             StreamingDecoder text = new StreamingDecoder(tokenizer);
             StringBuilder all = new StringBuilder();
@@ -58,6 +62,10 @@ final class Generation {
             String tail = text.finish();
             all.append(tail);
             List<StageStats> stats = target.pipeline().stats();
+            if (options.metricsJson != null) {
+                Files.writeString(options.metricsJson, new ObjectMapper().writerWithDefaultPrettyPrinter()
+                        .writeValueAsString(result.metrics().asMap()));
+            }
             if (options.json) {
                 printJson(prompt, result, all.toString(), loadMillis, stats);
             } else {
@@ -95,6 +103,14 @@ final class Generation {
         err.printf("first token    %10.1f ms%n", m.timeToFirstTokenMillis());
         err.printf("inter-token    %10.1f ms mean, %.1f p50, %.1f p95%n", m.interTokenMeanMillis(),
                 m.interTokenQuantileMillis(0.5), m.interTokenQuantileMillis(0.95));
+        err.printf("mode           %10s%n", m.mode());
+        if (m.drafted() > 0) {
+            err.printf("acceptance     %10.3f (%d of %d drafted tokens)%n", m.acceptanceRate(), m.accepted(), m.drafted());
+        }
+        err.printf("runs           %10d launched, %d cancelled (%.1f ms of stage compute on cancelled runs)%n",
+                m.runsLaunched(), m.runsCancelled(), m.cancelledComputeMillis());
+        err.printf("traffic        %10.0f bytes per token%n", m.bytesPerToken());
+        if (m.headResidentBytes() > 0) err.printf("memory         %10d MiB resident (head)%n", m.headResidentBytes() >> 20);
         err.printf("seed           %10d%n", options.effectiveSeed());
         for (StageStats s : stats) err.println(s);
         err.flush();

@@ -50,8 +50,14 @@ final class GenerationOptions {
     @Option(names = "--json", description = "Print one JSON object (tokens, text, timings) instead of streaming text.")
     boolean json;
 
+    @Option(names = "--metrics-json", paramLabel = "FILE", description = "Also write the metrics (snake_case keys) to FILE as JSON.")
+    Path metricsJson;
+
     @Mixin
     StageOptions stages = new StageOptions();
+
+    @Mixin
+    SpeculationOptions speculation = new SpeculationOptions();
 
     long effectiveSeed() {
         if (seed == null) seed = new java.security.SecureRandom().nextLong() & 0xFFFF_FFFFL;

@@ -40,6 +40,14 @@ final class StageOptions {
             description = "Shared secret that workers require (HMAC challenge; the key never crosses the wire).")
     String clusterKey;
 
+    @Option(names = "--link-latency", paramLabel = "MS",
+            description = "Emulate a slower interconnect: delay every message between stages by MS milliseconds (default 0).")
+    double linkLatencyMillis;
+
+    @Option(names = "--link-bandwidth", paramLabel = "MBIT",
+            description = "Emulate a link of MBIT megabits per second between stages (default 0: unlimited).")
+    double linkBandwidthMbit;
+
     @Option(names = "--stage-timeout", paramLabel = "SECONDS",
             description = "A stage silent or computing one run longer than this ends the run with an error (default ${DEFAULT-VALUE}).")
     int stageTimeoutSeconds = 30;

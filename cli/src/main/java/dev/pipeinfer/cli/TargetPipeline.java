@@ -7,6 +7,7 @@ import dev.pipeinfer.net.TcpPipeline;
 import dev.pipeinfer.net.WireType;
 import dev.pipeinfer.pipeline.LayerSliceCompute;
 import dev.pipeinfer.pipeline.LayerSplit;
+import dev.pipeinfer.pipeline.LinkShape;
 import dev.pipeinfer.pipeline.Pipeline;
 import dev.pipeinfer.pipeline.StageCompute;
 import dev.pipeinfer.speculation.Head;
@@ -75,7 +76,11 @@ final class TargetPipeline implements AutoCloseable {
 
     private void start(StageOptions o, Consumer<String> status) throws IOException {
         SliceOptions sliceOptions = sliceOptions(contextSize, o.kvType);
-        Pipeline.Options pipelineOptions = Pipeline.Options.defaults().withStageTimeout(Duration.ofSeconds(o.stageTimeoutSeconds));
+        if (o.linkLatencyMillis < 0 || o.linkBandwidthMbit < 0) {
+            throw new ErrorReporting.UsageError("--link-latency and --link-bandwidth must not be negative");
+        }
+        Pipeline.Options pipelineOptions = Pipeline.Options.defaults().withStageTimeout(Duration.ofSeconds(o.stageTimeoutSeconds))
+                .withLinkShape(LinkShape.of(o.linkLatencyMillis, o.linkBandwidthMbit));
         int stageCount = bounds.length - 1;
         boolean remote = !o.stages.isEmpty();
         int localCount = remote ? 1 : stageCount;

@@ -3,6 +3,7 @@ package dev.pipeinfer.net;
 import dev.pipeinfer.pipeline.ActivationPool;
 import dev.pipeinfer.pipeline.FailureLatch;
 import dev.pipeinfer.pipeline.InMemoryLink;
+import dev.pipeinfer.pipeline.Link;
 import dev.pipeinfer.pipeline.LocalStageControl;
 import dev.pipeinfer.pipeline.Pipeline;
 import dev.pipeinfer.pipeline.Stage;
@@ -106,7 +107,9 @@ public final class TcpPipeline {
             opened.add(toWorker1);
 
             InMemoryLink submit = new InMemoryLink("head->0", capacity);
-            Stage stage = new Stage(0, "head", stage0, submit, toWorker1, pool, failures::report).start();
+            // --link-latency/--link-bandwidth: the head shapes what it sends to worker 1 and what it receives back.
+            Stage stage = new Stage(0, "head", stage0, submit, config.options().linkShape().onSend(toWorker1), pool,
+                    failures::report).start();
             List<StageControl> controls = new ArrayList<>();
             controls.add(new LocalStageControl(stage));
             for (int i = 1; i < stageCount; i++) controls.add(remotes[i]);
@@ -117,7 +120,9 @@ public final class TcpPipeline {
             resources.add(submit);
             resources.addAll(opened.reversed());
             resources.addAll(extra);
-            return new Pipeline(submit, results, controls, resources, failures, config.options().stageTimeout());
+            Link resultLink = config.options().linkShape().onReceive(results);
+            if (resultLink != results) resources.add(resultLink);
+            return new Pipeline(submit, resultLink, controls, resources, failures, config.options().stageTimeout());
         } catch (IOException | RuntimeException e) {
             for (AutoCloseable c : opened.reversed()) {
                 try {

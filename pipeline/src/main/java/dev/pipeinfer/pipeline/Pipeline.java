@@ -21,14 +21,27 @@ public final class Pipeline implements AutoCloseable {
     /**
      * @param linkCapacity  messages a link buffers before the sender waits
      * @param stageTimeout  longest a stage may go without answering a ping or computing one run
+     * @param linkShape     interconnect to emulate on the links between stages and back to the head
      */
-    public record Options(int linkCapacity, Duration stageTimeout) {
+    public record Options(int linkCapacity, Duration stageTimeout, LinkShape linkShape) {
+        public Options {
+            if (linkShape == null) linkShape = LinkShape.NONE;
+        }
+
+        public Options(int linkCapacity, Duration stageTimeout) {
+            this(linkCapacity, stageTimeout, LinkShape.NONE);
+        }
+
         public static Options defaults() {
             return new Options(4, Duration.ofSeconds(60));
         }
 
         public Options withStageTimeout(Duration timeout) {
-            return new Options(linkCapacity, timeout);
+            return new Options(linkCapacity, timeout, linkShape);
+        }
+
+        public Options withLinkShape(LinkShape shape) {
+            return new Options(linkCapacity, stageTimeout, shape);
         }
     }
 
@@ -70,7 +83,8 @@ public final class Pipeline implements AutoCloseable {
         List<Link> links = new ArrayList<>();
         for (int i = 0; i <= computes.size(); i++) {
             String name = i == 0 ? "head->0" : i == computes.size() ? (i - 1) + "->head" : (i - 1) + "->" + i;
-            links.add(new InMemoryLink(name, options.linkCapacity()));
+            Link link = new InMemoryLink(name, options.linkCapacity());
+            links.add(i == 0 ? link : options.linkShape().onSend(link)); // stage 0 runs on the head
         }
         List<StageControl> controls = new ArrayList<>();
         List<AutoCloseable> resources = new ArrayList<>();

@@ -21,6 +21,36 @@ record DraftTree(int[] tokens, int[] parents, int[] depths, long[] branchMasks, 
         return tokens.length == 0;
     }
 
+    /**
+     * The subtree strictly below {@code node}, as a tree of its own (its roots are node's children): what
+     * is left to verify once node has been accepted. Its main branch follows node's lowest branch.
+     */
+    DraftTree below(int node) {
+        int n = size();
+        int[] index = new int[n];
+        java.util.Arrays.fill(index, -2);
+        index[node] = -1;
+        int count = 0;
+        for (int i = node + 1; i < n; i++) if (parents[i] >= 0 && index[parents[i]] != -2) index[i] = count++;
+        int[] t = new int[count], p = new int[count], d = new int[count];
+        long[] m = new long[count];
+        int[][] ids = new int[count][];
+        float[][] probs = new float[count][];
+        for (int i = node + 1; i < n; i++) {
+            int j = index[i];
+            if (j < 0) continue;
+            t[j] = tokens[i];
+            p[j] = index[parents[i]];
+            d[j] = depths[i] - depths[node] - 1;
+            m[j] = branchMasks[i];
+            ids[j] = proposalIds[i];
+            probs[j] = proposalProbs[i];
+        }
+        long branch = Long.lowestOneBit(branchMasks[node]);
+        int[] main = java.util.stream.IntStream.range(0, count).filter(j -> (m[j] & branch) != 0).toArray();
+        return new DraftTree(t, p, d, m, branches, main, ids, probs);
+    }
+
     /** Tokens of the main branch, root first. */
     int[] mainTokens() {
         int[] out = new int[mainPath.length];

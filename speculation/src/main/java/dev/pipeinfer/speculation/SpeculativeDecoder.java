@@ -118,6 +118,9 @@ public final class SpeculativeDecoder implements Decoder {
         private int frontierLength;
         private long frontierVersion;
         private boolean drafting;
+        private long draftVersion;
+        private int draftBase;
+        private final ArrayDeque<Event> deferred = new ArrayDeque<>();
         private boolean draftExhausted;
         private boolean finished;
         private StopReason stop = StopReason.LENGTH;
@@ -159,7 +162,7 @@ public final class SpeculativeDecoder implements Decoder {
                 draftReady.join();
                 while (!finished) {
                     maybeDraft();
-                    handle(events.take());
+                    handle(deferred.isEmpty() ? events.take() : deferred.poll());
                 }
                 finish();
             } finally {
@@ -235,6 +238,7 @@ public final class SpeculativeDecoder implements Decoder {
             boolean triedAndRejected = false;
             int breakToken = -1;
             boolean stopped = false;
+            lateRoot = null;
             walk:
             while (true) {
                 loadTarget(result, node);
@@ -268,6 +272,27 @@ public final class SpeculativeDecoder implements Decoder {
                         triedAndRejected = true;
                     }
                 }
+                if (node == run.mainEnd() && drafting && draftVersion == frontierVersion
+                        && draftBase == run.position(node) + 1) {
+                    // The next speculative run is still being drafted: rather than guess without it, wait for
+                    // its roots and try them against this row, as if the run had been launched in time.
+                    DraftTree late = awaitDraft();
+                    for (int c = 0; c < late.size() && late.depths()[c] == 0; c++) {
+                        if (verifier.tryChild(late.tokens()[c], late.proposalIds()[c], late.proposalProbs()[c])) {
+                            metrics.drafted += 1;
+                            metrics.accepted++;
+                            if (emit(late.tokens()[c])) {
+                                lateRoot = late.below(c);
+                                breakToken = late.tokens()[c];
+                            } else {
+                                stopped = true;
+                            }
+                            break walk;
+                        }
+                        metrics.drafted += 1;
+                        triedAndRejected = true;
+                    }
+                }
                 int token = verifier.drawResidual();
                 if (emit(token)) breakToken = token;
                 else stopped = true;
@@ -287,6 +312,22 @@ public final class SpeculativeDecoder implements Decoder {
                 return;
             }
             if (!chainContinues) afterBreak(breakToken);
+        }
+
+        /** The tree below a late-drafted root that verification accepted, to launch under it; else null. */
+        private DraftTree lateRoot;
+
+        /** Waits for the draft in progress, keeping other events for later. */
+        private DraftTree awaitDraft() throws InterruptedException {
+            while (true) {
+                Event e = events.take();
+                if (e instanceof Drafted d) {
+                    drafting = false;
+                    return d.frontierVersion() == frontierVersion ? d.tree() : DraftTree.EMPTY;
+                }
+                if (e instanceof Failed) handle(e);
+                deferred.add(e);
+            }
         }
 
         /** Cancels every run in flight (all assumed a prefix that is now false), adding the removal of their ids. */
@@ -359,7 +400,10 @@ public final class SpeculativeDecoder implements Decoder {
         private void afterBreak(int token) throws InterruptedException {
             int position = textLength - 1;
             DraftTree tree = DraftTree.EMPTY;
-            if (!pipelined) {
+            if (lateRoot != null) {
+                tree = lateRoot; // the rest of a late draft whose root was just accepted
+                lateRoot = null;
+            } else if (!pipelined) {
                 int budget = budget(1);
                 if (budget > 0) {
                     tree = draft.draft(Arrays.copyOf(text, textLength), new DraftModel.Request(budget, params.branches(),
@@ -412,6 +456,8 @@ public final class SpeculativeDecoder implements Decoder {
             if (budget <= 0) return;
             drafting = true;
             long version = frontierVersion;
+            draftVersion = version;
+            draftBase = frontierLength;
             draft.draft(Arrays.copyOf(frontier, frontierLength), new DraftModel.Request(budget, params.branches(),
                     cutoff.value(), params.pSplit(), maxPosition)).whenComplete((tree, failure) ->
                     events.add(failure != null ? new Failed(failure) : new Drafted(version, tree)));
@@ -449,7 +495,7 @@ public final class SpeculativeDecoder implements Decoder {
             head.pipeline().send(new KvEdit(ops));
             long marker = head.submitMarker();
             while (true) {
-                Event e = events.take();
+                Event e = deferred.isEmpty() ? events.take() : deferred.poll();
                 if (e instanceof Failed) handle(e);
                 if (e instanceof Drafted) drafting = false;
                 if (!(e instanceof Answer a)) continue;

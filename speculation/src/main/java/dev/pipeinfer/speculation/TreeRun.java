@@ -103,8 +103,11 @@ final class TreeRun {
         return seqIds[Long.numberOfTrailingZeros(branchMasks[node])];
     }
 
-    /** The id of the main branch, whose cells later chained runs see. */
+    /**
+     * The id of the main branch, whose cells later chained runs see: the branch of the main path's leaf
+     * (not always branch 0: below an accepted side root the main path follows that root's branch).
+     */
     int mainSequence() {
-        return seqIds.length == 0 ? -1 : seqIds[0];
+        return sequenceOf(mainEnd());
     }
 }

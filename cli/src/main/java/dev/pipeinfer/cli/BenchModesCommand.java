@@ -1,0 +1,146 @@
+package dev.pipeinfer.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pipeinfer.speculation.DecodeMetrics;
+import dev.pipeinfer.speculation.Decoder;
+import dev.pipeinfer.speculation.DraftModel;
+import dev.pipeinfer.speculation.GenerationRequest;
+import dev.pipeinfer.speculation.GenerationResult;
+import dev.pipeinfer.speculation.TokenListener;
+import dev.pipeinfer.transformer.sampling.SamplingParams;
+import dev.pipeinfer.transformer.tokenizer.Tokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code pipeinfer bench-modes}: iterative, speculative and pipeinfer decoding of the same prompt on the
+ * same pipeline, greedy (so all three produce the same text, which is checked), each repeated; one table
+ * of medians with the speedups over iterative and over speculative.
+ */
+@Command(name = "bench-modes",
+        description = {"Compare the decoding modes on one pipeline: tokens/s, time to first token, inter-token latency,",
+                "acceptance and cancelled runs (medians over --repeat runs; greedy, end-of-text ignored)."},
+        footer = {"", "Example:",
+                "  pipeinfer bench-modes --model testdata/models/stories260K.gguf --draft testdata/models/stories260K-Q4_0.gguf \\",
+                "      --local-stages 2 --local-transport tcp --link-latency 1 --link-bandwidth 1000"})
+final class BenchModesCommand implements Callable<Integer> {
+    private static final List<String> MODES = List.of("iterative", "speculative", "pipeinfer");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The target model (GGUF).")
+    Path model;
+
+    @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "The prompt (default: ${DEFAULT-VALUE}).")
+    String prompt = "Once upon a time";
+
+    @Option(names = {"-n", "--n-predict"}, paramLabel = "N", description = "Tokens to generate per run (default ${DEFAULT-VALUE}).")
+    int tokens = 128;
+
+    @Option(names = "--repeat", paramLabel = "N", description = "Runs per mode; the table shows medians (default ${DEFAULT-VALUE}).")
+    int repeat = 3;
+
+    @Option(names = "--json", description = "Print {\"modes\": [metrics, ...]} instead of the table.")
+    boolean json;
+
+    @Mixin
+    StageOptions stages = new StageOptions();
+
+    @Mixin
+    SpeculationOptions speculation = new SpeculationOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        if (speculation.draft == null) throw new ErrorReporting.UsageError("bench-modes needs --draft FILE");
+        if (repeat < 1 || tokens < 1) throw new ErrorReporting.UsageError("--repeat and -n must be at least 1");
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        try (TargetPipeline target = TargetPipeline.open(model, stages, err::println);
+             DraftModel draft = speculation.openDraft(target, stages)) {
+            Tokenizer tokenizer = Tokenizer.from(target.file().metadata());
+            int[] ids = tokenizer.encode(prompt, true, false);
+            GenerationRequest request = new GenerationRequest(ids, tokens, SamplingParams.greedy(), t -> false);
+            int[] reference = null;
+            // One untimed warm-up per mode so the JIT has compiled the paths every mode uses.
+            for (String mode : MODES) SpeculationOptions.decoder(mode, target, draft, speculation.params()).generate(request, TokenListener.NONE);
+            for (String mode : MODES) {
+                Decoder decoder = SpeculationOptions.decoder(mode, target, draft, speculation.params());
+                List<DecodeMetrics> runs = new ArrayList<>();
+                for (int r = 0; r < repeat; r++) {
+                    GenerationResult result = decoder.generate(request, TokenListener.NONE);
+                    if (reference == null) reference = result.tokens();
+                    else if (!Arrays.equals(reference, result.tokens())) {
+                        throw new IllegalStateException(mode + " produced different tokens than iterative decoding");
+                    }
+                    runs.add(result.metrics());
+                    if (!json) err.printf("%s run %d: %.1f tokens/s%n", mode, r + 1, result.metrics().generatedTokensPerSecond());
+                }
+                rows.add(medians(runs));
+            }
+        }
+        addSpeedups(rows);
+        if (json) {
+            out.println(new ObjectMapper().writeValueAsString(Map.of("modes", rows)));
+        } else {
+            printTable(out, rows);
+        }
+        out.flush();
+        return ErrorReporting.OK;
+    }
+
+    /** Per metric, the median over the runs (counts too); the first run's map gives the keys. */
+    static Map<String, Object> medians(List<DecodeMetrics> runs) {
+        Map<String, Object> first = runs.getFirst().asMap();
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String key : first.keySet()) {
+            Object v = first.get(key);
+            if (v instanceof Number) {
+                double[] xs = runs.stream().mapToDouble(r -> ((Number) r.asMap().get(key)).doubleValue()).sorted().toArray();
+                double median = xs.length % 2 == 1 ? xs[xs.length / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+                m.put(key, Math.round(median * 1000) / 1000.0);
+            } else {
+                m.put(key, v);
+            }
+        }
+        m.put("repeats", runs.size());
+        return m;
+    }
+
+    private static void addSpeedups(List<Map<String, Object>> rows) {
+        ToDoubleFunction<Map<String, Object>> speed = r -> ((Number) r.get("generated_tokens_per_s")).doubleValue();
+        double iterative = speed.applyAsDouble(rows.get(0)), speculative = speed.applyAsDouble(rows.get(1));
+        for (Map<String, Object> r : rows) {
+            r.put("speedup_vs_iterative", Math.round(speed.applyAsDouble(r) / iterative * 1000) / 1000.0);
+            r.put("speedup_vs_speculative", Math.round(speed.applyAsDouble(r) / speculative * 1000) / 1000.0);
+        }
+    }
+
+    private static void printTable(PrintWriter out, List<Map<String, Object>> rows) {
+        out.printf("%-12s %9s %9s %9s %9s %9s %8s %6s %6s %8s %8s%n", "mode", "tokens/s", "ttft ms", "itl mean",
+                "itl p50", "itl p95", "accept", "runs", "cancel", "vs iter", "vs spec");
+        for (Map<String, Object> r : rows) {
+            out.printf("%-12s %9.1f %9.2f %9.2f %9.2f %9.2f %8.3f %6.0f %6.0f %7.2fx %7.2fx%n", r.get("mode"),
+                    d(r, "generated_tokens_per_s"), d(r, "ttft_ms"), d(r, "itl_ms_mean"), d(r, "itl_ms_p50"),
+                    d(r, "itl_ms_p95"), d(r, "acceptance_rate"), d(r, "runs_launched"), d(r, "runs_cancelled"),
+                    d(r, "speedup_vs_iterative"), d(r, "speedup_vs_speculative"));
+        }
+    }
+
+    private static double d(Map<String, Object> r, String key) {
+        return ((Number) r.get(key)).doubleValue();
+    }
+}

@@ -1,0 +1,153 @@
+package dev.pipeinfer.pipeline;
+
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A link decorator that delays messages as a slower interconnect would ({@link LinkShape}): a message
+ * sent at t is released at max(t, when the wire is free) + its serialization time + the latency. Order is
+ * kept. The delay is spent by a forwarding virtual thread of this link, never by the sender or under a
+ * lock, so a delayed link holds back only its own messages.
+ *
+ * <p>Two placements: {@link #onSend} delays between the sender and the wrapped link (for a link whose
+ * sending end is in this process); {@link #onReceive} delays between the wrapped link and the receiver
+ * (for one whose sending end is elsewhere).
+ */
+final class ShapedLink implements Link {
+    private record Timed(Message message, long releaseAt) {
+    }
+
+    private static final Timed END = new Timed(new Message.Shutdown(), 0);
+
+    private final Link inner;
+    private final LinkShape shape;
+    private final boolean shapeSends;
+    private final LinkedBlockingQueue<Timed> delayed = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Message> arrived = new LinkedBlockingQueue<>();
+    private final Thread forwarder;
+    private long wireFreeAt;
+    private volatile boolean closed;
+    private volatile RuntimeException failure;
+
+    private ShapedLink(Link inner, LinkShape shape, boolean shapeSends) {
+        this.inner = inner;
+        this.shape = shape;
+        this.shapeSends = shapeSends;
+        this.forwarder = Thread.ofVirtual().name("shaped " + inner.describe()).start(shapeSends ? this::forwardSends : this::forwardArrivals);
+    }
+
+    static Link onSend(Link inner, LinkShape shape) {
+        return new ShapedLink(inner, shape, true);
+    }
+
+    static Link onReceive(Link inner, LinkShape shape) {
+        return new ShapedLink(inner, shape, false);
+    }
+
+    private synchronized long releaseTime(Message m) {
+        long now = System.nanoTime();
+        wireFreeAt = Math.max(now, wireFreeAt) + shape.serializationNanos(m.nominalBytes());
+        return wireFreeAt + shape.latency().toNanos();
+    }
+
+    private static void sleepUntil(long t) throws InterruptedException {
+        long left;
+        while ((left = t - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(left);
+            if (Thread.interrupted()) throw new InterruptedException();
+        }
+    }
+
+    private void forwardSends() {
+        try {
+            while (true) {
+                Timed t = delayed.take();
+                if (t == END) break;
+                sleepUntil(t.releaseAt());
+                inner.send(t.message());
+            }
+            inner.close();
+        } catch (InterruptedException e) {
+            // closing
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+    }
+
+    private void forwardArrivals() {
+        try {
+            while (!closed) {
+                Message m = inner.receive();
+                long at = releaseTime(m);
+                sleepUntil(at);
+                arrived.add(m);
+            }
+        } catch (InterruptedException e) {
+            // closing
+        } catch (RuntimeException e) {
+            failure = e;
+            arrived.add(END.message());
+        }
+    }
+
+    @Override
+    public void send(Message message) throws InterruptedException {
+        if (!shapeSends) {
+            inner.send(message);
+            return;
+        }
+        if (failure != null) throw failure;
+        if (closed) throw new LinkClosedException("link " + describe() + " is closed");
+        delayed.add(new Timed(message, releaseTime(message)));
+    }
+
+    @Override
+    public Message receive() throws InterruptedException {
+        if (shapeSends) return inner.receive();
+        return unwrap(arrived.take());
+    }
+
+    @Override
+    public Message poll(long timeout, TimeUnit unit) throws InterruptedException {
+        if (shapeSends) return inner.poll(timeout, unit);
+        Message m = arrived.poll(timeout, unit);
+        return m == null ? null : unwrap(m);
+    }
+
+    private Message unwrap(Message m) {
+        if (m == END.message()) {
+            arrived.add(m);
+            throw failure != null ? failure : new LinkClosedException("link " + describe() + " is closed");
+        }
+        return m;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        if (shapeSends) {
+            delayed.add(END); // messages already sent still go out, then the inner link closes
+        } else {
+            forwarder.interrupt();
+            inner.close();
+        }
+    }
+
+    @Override
+    public String describe() {
+        return inner.describe() + " (shaped: " + shape.latency().toNanos() / 1e6 + " ms, "
+                + (shape.bitsPerSecond() == 0 ? "unlimited" : shape.bitsPerSecond() / 1e6 + " Mbit/s") + ")";
+    }
+
+    @Override
+    public long bytesSent() {
+        return inner.bytesSent();
+    }
+
+    @Override
+    public long bytesReceived() {
+        return inner.bytesReceived();
+    }
+}
