@@ -130,12 +130,13 @@ final class BenchModesCommand implements Callable<Integer> {
     }
 
     private static void printTable(PrintWriter out, List<Map<String, Object>> rows) {
-        out.printf("%-12s %9s %9s %9s %9s %9s %8s %6s %6s %8s %8s%n", "mode", "tokens/s", "ttft ms", "itl mean",
-                "itl p50", "itl p95", "accept", "runs", "cancel", "vs iter", "vs spec");
+        out.printf("%-12s %9s %9s %9s %9s %9s %8s %6s %6s %9s %9s %9s %8s %8s%n", "mode", "tokens/s", "ttft ms", "itl mean",
+                "itl p50", "itl p95", "accept", "runs", "cancel", "stage ms", "wasted ms", "draft ms", "vs iter", "vs spec");
         for (Map<String, Object> r : rows) {
-            out.printf("%-12s %9.1f %9.2f %9.2f %9.2f %9.2f %8.3f %6.0f %6.0f %7.2fx %7.2fx%n", r.get("mode"),
+            out.printf("%-12s %9.1f %9.2f %9.2f %9.2f %9.2f %8.3f %6.0f %6.0f %9.1f %9.1f %9.1f %7.2fx %7.2fx%n", r.get("mode"),
                     d(r, "generated_tokens_per_s"), d(r, "ttft_ms"), d(r, "itl_ms_mean"), d(r, "itl_ms_p50"),
                     d(r, "itl_ms_p95"), d(r, "acceptance_rate"), d(r, "runs_launched"), d(r, "runs_cancelled"),
+                    d(r, "stage_compute_ms"), d(r, "cancelled_compute_ms"), d(r, "draft_ms"),
                     d(r, "speedup_vs_iterative"), d(r, "speedup_vs_speculative"));
         }
     }

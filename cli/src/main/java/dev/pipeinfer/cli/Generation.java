@@ -109,6 +109,7 @@ final class Generation {
         }
         err.printf("runs           %10d launched, %d cancelled (%.1f ms of stage compute on cancelled runs)%n",
                 m.runsLaunched(), m.runsCancelled(), m.cancelledComputeMillis());
+        if (m.draftMillis() > 0) err.printf("draft          %10.1f ms drafting%n", m.draftMillis());
         err.printf("traffic        %10.0f bytes per token%n", m.bytesPerToken());
         if (m.headResidentBytes() > 0) err.printf("memory         %10d MiB resident (head)%n", m.headResidentBytes() >> 20);
         err.printf("seed           %10d%n", options.effectiveSeed());

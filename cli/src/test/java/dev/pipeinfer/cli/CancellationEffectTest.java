@@ -39,7 +39,7 @@ class CancellationEffectTest {
              DraftModel draft = DraftModel.open(TestData.model("stories260K-Q4_0.gguf"), t.file(),
                      TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
             // A low cutoff keeps several runs in flight, so a rejection has runs to cancel.
-            SpeculationParams params = SpeculationParams.defaults().withCutoffs(0.05f, 0.3f, 0f, 0.5f);
+            SpeculationParams params = SpeculationParams.defaults().withDraftMax(4).withBranches(2).withCutoffs(0.05f, 0.3f, 0f, 0.5f);
             GenerationResult r = SpeculativeDecoder.pipeinfer(t.head(), draft, params)
                     .generate(new GenerationRequest(prompt, expected.length, SamplingParams.greedy(), x -> false), TokenListener.NONE);
             assertArrayEquals(expected, r.tokens());

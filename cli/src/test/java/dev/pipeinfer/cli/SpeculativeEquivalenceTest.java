@@ -67,7 +67,7 @@ class SpeculativeEquivalenceTest {
         try (TargetPipeline t = TargetPipeline.open(TestData.model(target), options, s -> { });
              DraftModel draft = DraftModel.open(TestData.model(draftName), t.file(),
                      TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
-            SpeculationParams params = SpeculationParams.defaults();
+            SpeculationParams params = SpeculationParams.defaults().withDraftMax(4).withBranches(2); // trees with splits
             Decoder decoder = mode.equals("pipeinfer") ? SpeculativeDecoder.pipeinfer(t.head(), draft, params)
                     : SpeculativeDecoder.speculative(t.head(), draft, params);
             GenerationRequest request = new GenerationRequest(prompt, expected.length, SamplingParams.greedy(), x -> false);

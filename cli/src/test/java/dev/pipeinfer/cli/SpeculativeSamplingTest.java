@@ -45,7 +45,7 @@ class SpeculativeSamplingTest {
              DraftModel draft = DraftModel.open(TestData.model("stories260K-Q4_0.gguf"), t.file(),
                      TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
             SpeculativeDecoder decoder = SpeculativeDecoder.speculative(t.head(), draft,
-                    SpeculationParams.defaults().withCutoffs(0f, 0.3f, 0f, 0.5f)); // always speculate
+                    SpeculationParams.defaults().withDraftMax(3).withBranches(2).withCutoffs(0f, 0.2f, 0f, 0.5f)); // always speculate
             long drafted = 0;
             for (int seed = 0; seed < TRIALS; seed++) {
                 var r = decoder.generate(new GenerationRequest(PROMPT, 2, CHAIN.withSeed(seed), x -> false), TokenListener.NONE);

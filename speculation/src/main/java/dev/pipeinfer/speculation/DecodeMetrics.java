@@ -24,6 +24,7 @@ public final class DecodeMetrics {
     long accepted;
     long runsLaunched;
     long runsCancelled;
+    long draftNanos;
 
     // From the stages' counters, over this generation (see stages()).
     private long stageComputeNanos;
@@ -91,6 +92,11 @@ public final class DecodeMetrics {
 
     public double cancelledComputeMillis() {
         return cancelledComputeNanos / 1e6;
+    }
+
+    /** Time the draft model spent drafting during this generation. */
+    public double draftMillis() {
+        return draftNanos / 1e6;
     }
 
     public double stageComputeMillis() {
@@ -203,6 +209,7 @@ public final class DecodeMetrics {
         m.put("acceptance_rate", round(acceptanceRate()));
         m.put("runs_launched", runsLaunched);
         m.put("runs_cancelled", runsCancelled);
+        m.put("draft_ms", round(draftNanos / 1e6));
         m.put("stage_compute_ms", round(stageComputeMillis()));
         m.put("cancelled_compute_ms", round(cancelledComputeMillis()));
         m.put("bytes_per_token", round(bytesPerToken()));

@@ -47,6 +47,7 @@ public final class DraftModel implements AutoCloseable {
     private SplittableRandom random = new SplittableRandom(0);
     private final int[] ids;
     private final float[] probs;
+    private volatile long busyNanos;
 
     private DraftModel(GgufFile file, ComputePool pool, LayerSlice slice) {
         this.file = file;
@@ -56,7 +57,7 @@ public final class DraftModel implements AutoCloseable {
         this.ids = new int[vocab];
         this.probs = new float[vocab];
         this.sampler = new Sampler(sampling, vocab);
-        this.thread = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("draft").factory());
+        this.thread = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("draft").factory());
     }
 
     /**
@@ -114,7 +115,19 @@ public final class DraftModel implements AutoCloseable {
     /** Drafts a tree after {@code context} (whose last token the draft may not have seen yet). */
     public CompletableFuture<DraftTree> draft(int[] context, Request request) {
         int[] ctx = context.clone();
-        return CompletableFuture.supplyAsync(() -> tree(ctx, request), thread);
+        return CompletableFuture.supplyAsync(() -> {
+            long start = System.nanoTime();
+            try {
+                return tree(ctx, request);
+            } finally {
+                busyNanos += System.nanoTime() - start;
+            }
+        }, thread);
+    }
+
+    /** Time the draft thread has spent drafting trees, since the model was opened. */
+    public long busyNanos() {
+        return busyNanos;
     }
 
     // ---- on the draft thread ----------------------------------------------------------------------------

@@ -29,9 +29,12 @@ public record SpeculationParams(int draftMax, int branches, float pAccept, float
         }
     }
 
-    /** Narrow, deep trees of a few tokens: what the reference implementation found best. */
+    /**
+     * Narrow, deep trees of a few tokens, as the reference implementation found best; on the stories260K
+     * pair over two shaped local stages, 3 tokens in one branch with a low cutoff measured best.
+     */
     public static SpeculationParams defaults() {
-        return new SpeculationParams(4, 2, 0.4f, 0.3f, 0.1f, 0.5f, 6);
+        return new SpeculationParams(3, 1, 0.2f, 0.3f, 0.1f, 0.5f, 6);
     }
 
     public SpeculationParams withDraftMax(int n) {

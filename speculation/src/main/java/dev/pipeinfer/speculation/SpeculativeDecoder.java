@@ -145,6 +145,7 @@ public final class SpeculativeDecoder implements Decoder {
 
         GenerationResult run() throws InterruptedException {
             List<StageStats> before = head.pipeline().stats();
+            long draftBefore = draft.busyNanos();
             metrics.restart();
             head.clearCaches();
             var draftReady = draft.start(request.prompt(), sampling, sampling.seed() ^ 0x5DEECE66DL);
@@ -171,6 +172,7 @@ public final class SpeculativeDecoder implements Decoder {
             }
             metrics.finish();
             metrics.stages(before, head.pipeline().stats());
+            metrics.draftNanos = draft.busyNanos() - draftBefore;
             return new GenerationResult(Arrays.copyOfRange(text, promptLength, textLength), stop, metrics);
         }
 
