@@ -102,6 +102,10 @@ public final class Matmul {
             float[] row = pool.rowScratch(worker, k);
             float[] lanes = pool.laneScratch[worker];
             TensorFormat format = w.format;
+            if (n == 1) {
+                format.matvecRows(w, x, xOffset, y, yOffset, from, to, row, lanes);
+                return;
+            }
             for (int r = from; r < to; r++) {
                 format.decodeRow(w.data, w.rowOffset(r), row, 0, k);
                 Dot.rows(row, k, x, xOffset, n, y, yOffset + r, m, lanes);
