@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 import static dev.pipeinfer.tensor.Lanes.S;
@@ -51,6 +52,58 @@ public final class F16Format extends TensorFormat {
     static FloatVector toFloats(IntVector h) {
         FloatVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
         return magnitude.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): the weights convert 16 at a time as in {@link #decodeRow} and go
+     * straight into the FMAs with {@link Dot#dot1}'s accumulator pattern and tail, so the bits are the same
+     * as the generic decode-then-dot path.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int k = w.cols;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (; i + 64 <= k; i += 64) {
+                a0 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+                a1 = chunk(s, base + 2L * i + 32, lanes).fma(FloatVector.fromArray(F, x, xOffset + i + 16), a1);
+                a2 = chunk(s, base + 2L * i + 64, lanes).fma(FloatVector.fromArray(F, x, xOffset + i + 32), a2);
+                a3 = chunk(s, base + 2L * i + 96, lanes).fma(FloatVector.fromArray(F, x, xOffset + i + 48), a3);
+            }
+            if (i + 16 <= k) {
+                a0 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+                i += 16;
+                if (i + 16 <= k) {
+                    a1 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a1);
+                    i += 16;
+                    if (i + 16 <= k) {
+                        a2 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a2);
+                        i += 16;
+                    }
+                }
+            }
+            dequantizeRow(s, base + 2L * i, row, i, k - i);
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, i, k, lanes);
+        }
+    }
+
+    /** 16 weights from byte offset {@code at}; Inf/NaN lanes go through the scalar conversion (via {@code spill}). */
+    private FloatVector chunk(MemorySegment s, long at, float[] spill) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, at, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        if (h.and(0x7c00).compare(VectorOperators.EQ, 0x7c00).anyTrue()) {
+            dequantizeRow(s, at, spill, 0, LANES);
+            return FloatVector.fromArray(F, spill, 0);
+        }
+        return toFloats(h);
     }
 
     @Override

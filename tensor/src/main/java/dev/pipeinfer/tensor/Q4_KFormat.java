@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -9,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 import static dev.pipeinfer.tensor.Lanes.toFloats;
@@ -84,6 +86,50 @@ public final class Q4_KFormat extends TensorFormat {
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): per 32-weight sub-block, broadcast d*scale and dmin*min once, then each
+     * 16 bytes of nibbles give two chunks (low: this sub-block, high: the next) as q*d1 - m1, exactly the
+     * dequantized values, straight into the FMAs. Chunk c feeds accumulator c mod 4 as in {@link Dot#dot1}
+     * (within a 64-weight group: low l=0 -> a0, l=16 -> a1, high l=0 -> a2, l=16 -> a3), so the bits match
+     * the generic decode-then-dot path.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                float d = fp16(s, block), min = fp16(s, block + 2);
+                for (int g = 0; g < 4; g++) {
+                    int sm1 = scaleMin(s, block + 4, 2 * g), sm2 = scaleMin(s, block + 4, 2 * g + 1);
+                    FloatVector d1 = FloatVector.broadcast(F, d * (sm1 & 0xFF)), m1 = FloatVector.broadcast(F, min * (sm1 >>> 8));
+                    FloatVector d2 = FloatVector.broadcast(F, d * (sm2 & 0xFF)), m2 = FloatVector.broadcast(F, min * (sm2 >>> 8));
+                    long q = block + 16 + 32L * g;
+                    int xi = xOffset + b * QK + 64 * g;
+                    IntVector v0 = bytes(s, q), v1 = bytes(s, q + 16);
+                    a0 = toFloats(v0.and(0xF)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a1 = toFloats(v1.and(0xF)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a2 = toFloats(v0.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a3 = toFloats(v1.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    static IntVector bytes(MemorySegment s, long offset) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -9,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 import static dev.pipeinfer.tensor.Lanes.toFloats;
@@ -80,6 +82,48 @@ public final class Q5_KFormat extends TensorFormat {
                     toFloats(q.lanewise(VectorOperators.LSHR, 4).or(h2)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
                 }
             }
+        }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes), Q4_K's with the fifth bits: the two 16-byte halves of qh are loaded once
+     * per super-block; group g takes bits 2g and 2g+1 of them. Same values and accumulator pattern as the
+     * generic decode-then-dot path, so the same bits.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                float d = fp16(s, block), min = fp16(s, block + 2);
+                IntVector h0 = Q4_KFormat.bytes(s, block + 16), h1 = Q4_KFormat.bytes(s, block + 32);
+                for (int g = 0; g < 4; g++) {
+                    int sm1 = Q4_KFormat.scaleMin(s, block + 4, 2 * g), sm2 = Q4_KFormat.scaleMin(s, block + 4, 2 * g + 1);
+                    FloatVector d1 = FloatVector.broadcast(F, d * (sm1 & 0xFF)), m1 = FloatVector.broadcast(F, min * (sm1 >>> 8));
+                    FloatVector d2 = FloatVector.broadcast(F, d * (sm2 & 0xFF)), m2 = FloatVector.broadcast(F, min * (sm2 >>> 8));
+                    long ql = block + 48 + 32L * g;
+                    int xi = xOffset + b * QK + 64 * g;
+                    IntVector v0 = Q4_KFormat.bytes(s, ql), v1 = Q4_KFormat.bytes(s, ql + 16);
+                    IntVector lo0 = h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector lo1 = h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector hi0 = h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector hi1 = h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
+                    a0 = toFloats(v0.and(0xF).or(lo0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a1 = toFloats(v1.and(0xF).or(lo1)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a2 = toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(hi0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a3 = toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(hi1)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -10,6 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 import static dev.pipeinfer.tensor.Lanes.toFloats;
@@ -92,6 +94,67 @@ public final class Q6_KFormat extends TensorFormat {
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): per half and per 16 positions l, the four chunks at l, l+32, l+64, l+96
+     * are built as in {@link #decodeRow} and fed to accumulators (l=0: a0, a2, a0, a2; l=16: a1, a3, a1, a3),
+     * which is chunk c -> accumulator c mod 4 in increasing c for each accumulator, as in {@link Dot#dot1}.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                float d = fp16(s, block + 208);
+                for (int half = 0; half < 2; half++) {
+                    long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                    int sc = 8 * half;
+                    int xi = xOffset + b * QK + 128 * half;
+                    // positions 0..15 of this half: chunks 0, 2, 4, 6
+                    IntVector lo = Q4_KFormat.bytes(s, ql), hi = Q4_KFormat.bytes(s, ql + 32), h = Q4_KFormat.bytes(s, qh);
+                    a0 = q1(lo, h).mul(d * scale(s, block, sc)).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a2 = q2(hi, h).mul(d * scale(s, block, sc + 2)).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a0 = q3(lo, h).mul(d * scale(s, block, sc + 4)).fma(FloatVector.fromArray(F, x, xi + 64), a0);
+                    a2 = q4(hi, h).mul(d * scale(s, block, sc + 6)).fma(FloatVector.fromArray(F, x, xi + 96), a2);
+                    // positions 16..31: chunks 1, 3, 5, 7
+                    lo = Q4_KFormat.bytes(s, ql + 16);
+                    hi = Q4_KFormat.bytes(s, ql + 48);
+                    h = Q4_KFormat.bytes(s, qh + 16);
+                    a1 = q1(lo, h).mul(d * scale(s, block, sc + 1)).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a3 = q2(hi, h).mul(d * scale(s, block, sc + 3)).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                    a1 = q3(lo, h).mul(d * scale(s, block, sc + 5)).fma(FloatVector.fromArray(F, x, xi + 80), a1);
+                    a3 = q4(hi, h).mul(d * scale(s, block, sc + 7)).fma(FloatVector.fromArray(F, x, xi + 112), a3);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    /** The four 6-bit values of a position (low nibble or high nibble of ql, a 2-bit field of qh), minus 32. */
+    private static FloatVector q1(IntVector lo, IntVector h) {
+        return toFloats(lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32));
+    }
+
+    private static FloatVector q2(IntVector hi, IntVector h) {
+        return toFloats(hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32));
+    }
+
+    private static FloatVector q3(IntVector lo, IntVector h) {
+        return toFloats(lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32));
+    }
+
+    private static FloatVector q4(IntVector hi, IntVector h) {
+        return toFloats(hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32));
     }
 
     @Override
