@@ -25,12 +25,7 @@ public final class F16Format extends TensorFormat {
         for (int i = 0; i < k; i++) dst[dstOffset + i] = Float.float16ToFloat(src.get(LE_SHORT, offset + 2L * i));
     }
 
-    /**
-     * The Vector API has no half-float conversion, so this rebuilds the float bits: the 15 magnitude bits
-     * shifted into place read as a float 2^112 too small (for normals and subnormals alike), one multiply by
-     * 2^112 fixes the exponent exactly, and the sign is OR-ed back. Lanes holding Inf/NaN (exponent 31) are
-     * left to the scalar path, which keeps the result bit-identical.
-     */
+    /** Vectorized as in {@link #toFloats}, bit-identical to the scalar conversion. */
     @Override
     public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
         int i = 0;
@@ -38,72 +33,28 @@ public final class F16Format extends TensorFormat {
             for (; i + LANES <= k; i += LANES) {
                 IntVector h = (IntVector) ShortVector.fromMemorySegment(S, src, offset + 2L * i, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                if (h.and(0x7c00).compare(VectorOperators.EQ, 0x7c00).anyTrue()) {
-                    dequantizeRow(src, offset + 2L * i, dst, dstOffset + i, LANES);
-                    continue;
-                }
-                toFloats(h).intoArray(dst, dstOffset + i);
+                // binary16 -> float without branches (see toFloats), written out so no vector crosses a call
+                IntVector shifted = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+                IntVector bits = finite.blend(shifted.or(0x7f800000), h.and(0x7c00).compare(VectorOperators.EQ, 0x7c00));
+                bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, dstOffset + i);
             }
         }
         dequantizeRow(src, offset + 2L * i, dst, dstOffset + i, k - i);
     }
 
-    /** Finite binary16 values (zero-extended in int lanes) to floats, exactly. */
-    static FloatVector toFloats(IntVector h) {
-        FloatVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        return magnitude.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-    }
-
     /**
-     * Fused n = 1 kernel (16 lanes): the weights convert 16 at a time as in {@link #decodeRow} and go
-     * straight into the FMAs with {@link Dot#dot1}'s accumulator pattern and tail, so the bits are the same
-     * as the generic decode-then-dot path.
+     * binary16 values (zero-extended in int lanes) to floats, exactly, without branches. The Vector API has
+     * no half-float conversion, so this rebuilds the float bits: the 15 magnitude bits shifted into place
+     * read as a float 2^112 too small (for normals and subnormals alike) and one multiply by 2^112 fixes the
+     * exponent exactly; lanes with exponent 31 (Inf/NaN) instead get the float exponent 255 with the same
+     * mantissa; the sign is OR-ed back last.
      */
-    @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
-        if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
-            return;
-        }
-        MemorySegment s = w.data;
-        int k = w.cols;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int i = 0;
-            for (; i + 64 <= k; i += 64) {
-                a0 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-                a1 = chunk(s, base + 2L * i + 32, lanes).fma(FloatVector.fromArray(F, x, xOffset + i + 16), a1);
-                a2 = chunk(s, base + 2L * i + 64, lanes).fma(FloatVector.fromArray(F, x, xOffset + i + 32), a2);
-                a3 = chunk(s, base + 2L * i + 96, lanes).fma(FloatVector.fromArray(F, x, xOffset + i + 48), a3);
-            }
-            if (i + 16 <= k) {
-                a0 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-                i += 16;
-                if (i + 16 <= k) {
-                    a1 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a1);
-                    i += 16;
-                    if (i + 16 <= k) {
-                        a2 = chunk(s, base + 2L * i, lanes).fma(FloatVector.fromArray(F, x, xOffset + i), a2);
-                        i += 16;
-                    }
-                }
-            }
-            dequantizeRow(s, base + 2L * i, row, i, k - i);
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, i, k, lanes);
-        }
-    }
-
-    /** 16 weights from byte offset {@code at}; Inf/NaN lanes go through the scalar conversion (via {@code spill}). */
-    private FloatVector chunk(MemorySegment s, long at, float[] spill) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, at, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        if (h.and(0x7c00).compare(VectorOperators.EQ, 0x7c00).anyTrue()) {
-            dequantizeRow(s, at, spill, 0, LANES);
-            return FloatVector.fromArray(F, spill, 0);
-        }
-        return toFloats(h);
+    static FloatVector toFloats(IntVector h) {
+        IntVector shifted = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        IntVector bits = finite.blend(shifted.or(0x7f800000), h.and(0x7c00).compare(VectorOperators.EQ, 0x7c00));
+        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 
     @Override

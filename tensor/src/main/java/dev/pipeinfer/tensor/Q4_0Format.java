@@ -13,7 +13,6 @@ import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q4_0: blocks of 32 weights, 18 bytes: {@code d} (fp16) then 16 bytes of nibbles. Byte j holds weight j in
@@ -56,8 +55,8 @@ public final class Q4_0Format extends TensorFormat {
             for (int j = 0; j < QK / 2; j += LANES) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, block + 2 + j, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                toFloats(q.and(0x0F).sub(8)).mul(d).intoArray(dst, y + j);
-                toFloats(q.lanewise(VectorOperators.LSHR, 4).sub(8)).mul(d).intoArray(dst, y + j + QK / 2);
+                ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, y + j);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, y + j + QK / 2);
             }
         }
     }
@@ -85,20 +84,20 @@ public final class Q4_0Format extends TensorFormat {
                 int xi = xOffset + b * QK;
                 FloatVector d = FloatVector.broadcast(F, fp16(s, block));
                 IntVector q = nibbleBytes(s, block);
-                a0 = toFloats(q.and(0x0F).sub(8)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
-                a1 = toFloats(q.lanewise(VectorOperators.LSHR, 4).sub(8)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                a0 = ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
+                a1 = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
                 FloatVector d2 = FloatVector.broadcast(F, fp16(s, block + BLOCK_BYTES));
                 IntVector q2 = nibbleBytes(s, block + BLOCK_BYTES);
-                a2 = toFloats(q2.and(0x0F).sub(8)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                a3 = toFloats(q2.lanewise(VectorOperators.LSHR, 4).sub(8)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                a2 = ((FloatVector) (q2.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                a3 = ((FloatVector) (q2.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
             }
             if (b < blocks) {
                 long block = base + (long) b * BLOCK_BYTES;
                 int xi = xOffset + b * QK;
                 FloatVector d = FloatVector.broadcast(F, fp16(s, block));
                 IntVector q = nibbleBytes(s, block);
-                a0 = toFloats(q.and(0x0F).sub(8)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
-                a1 = toFloats(q.lanewise(VectorOperators.LSHR, 4).sub(8)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                a0 = ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
+                a1 = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
             }
             a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
             y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);

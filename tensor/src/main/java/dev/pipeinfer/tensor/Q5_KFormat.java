@@ -13,7 +13,6 @@ import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q5_K: super-blocks of 256 weights, 176 bytes: {@code d}, {@code dmin} (fp16), 12 scale bytes as in Q4_K,
@@ -78,8 +77,8 @@ public final class Q5_KFormat extends TensorFormat {
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                     IntVector h1 = h.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
                     IntVector h2 = h.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
-                    toFloats(q.and(0xF).or(h1)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
-                    toFloats(q.lanewise(VectorOperators.LSHR, 4).or(h2)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
+                    ((FloatVector) (q.and(0xF).or(h1)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
+                    ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).or(h2)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
                 }
             }
         }
@@ -103,23 +102,24 @@ public final class Q5_KFormat extends TensorFormat {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int b = 0; b < blocks; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
-                float d = fp16(s, block), min = fp16(s, block + 2);
-                IntVector h0 = Q4_KFormat.bytes(s, block + 16), h1 = Q4_KFormat.bytes(s, block + 32);
+                Q4_KFormat.subBlockScales(s, block, lanes);
+                IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 for (int g = 0; g < 4; g++) {
-                    int sm1 = Q4_KFormat.scaleMin(s, block + 4, 2 * g), sm2 = Q4_KFormat.scaleMin(s, block + 4, 2 * g + 1);
-                    FloatVector d1 = FloatVector.broadcast(F, d * (sm1 & 0xFF)), m1 = FloatVector.broadcast(F, min * (sm1 >>> 8));
-                    FloatVector d2 = FloatVector.broadcast(F, d * (sm2 & 0xFF)), m2 = FloatVector.broadcast(F, min * (sm2 >>> 8));
+                    FloatVector d1 = FloatVector.broadcast(F, lanes[2 * g]), m1 = FloatVector.broadcast(F, lanes[8 + 2 * g]);
+                    FloatVector d2 = FloatVector.broadcast(F, lanes[2 * g + 1]), m2 = FloatVector.broadcast(F, lanes[9 + 2 * g]);
                     long ql = block + 48 + 32L * g;
                     int xi = xOffset + b * QK + 64 * g;
-                    IntVector v0 = Q4_KFormat.bytes(s, ql), v1 = Q4_KFormat.bytes(s, ql + 16);
+                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                     IntVector lo0 = h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
                     IntVector lo1 = h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
                     IntVector hi0 = h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
                     IntVector hi1 = h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
-                    a0 = toFloats(v0.and(0xF).or(lo0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
-                    a1 = toFloats(v1.and(0xF).or(lo1)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-                    a2 = toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(hi0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                    a3 = toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(hi1)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                    a0 = ((FloatVector) v0.and(0xF).or(lo0).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a1 = ((FloatVector) v1.and(0xF).or(lo1).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a2 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(hi0).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a3 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(hi1).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
                 }
             }
             a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
