@@ -30,7 +30,17 @@ final class RandomWeights {
         };
     }
 
+    /** Fills {@code s}: a random pattern of up to 4 MiB (whole blocks), repeated to the end. */
     static void fill(GgmlType type, MemorySegment s, long seed) {
+        long pattern = Math.min(s.byteSize(), (4L << 20) / type.blockBytes * type.blockBytes);
+        fillRandom(type, s.asSlice(0, pattern), seed);
+        for (long o = pattern; o < s.byteSize(); o += pattern) {
+            long n = Math.min(pattern, s.byteSize() - o);
+            MemorySegment.copy(s, 0, s, o, n);
+        }
+    }
+
+    private static void fillRandom(GgmlType type, MemorySegment s, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         long size = s.byteSize();
         switch (type) {
