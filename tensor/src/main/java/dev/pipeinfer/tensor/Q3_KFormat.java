@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q3_K: super-blocks of 256 weights, 110 bytes: 32 bytes {@code hmask} (third bits), 64 bytes of 2-bit low
@@ -88,7 +88,7 @@ public final class Q3_KFormat extends TensorFormat {
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                             // (bit set ? 0 : 4) == 4 - 4*bit
                             IntVector sub = hm.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 2).neg().add(4);
-                            toFloats(v.lanewise(VectorOperators.LSHR, shift).and(3).sub(sub)).mul(dl).intoArray(dst, y + l);
+                            ((FloatVector) (v.lanewise(VectorOperators.LSHR, shift).and(3).sub(sub)).convert(VectorOperators.I2F, 0)).mul(dl).intoArray(dst, y + l);
                         }
                         y += 16;
                     }

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -9,9 +10,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q4_K: super-blocks of 256 weights, 144 bytes: {@code d}, {@code dmin} (fp16), 12 bytes holding eight 6-bit
@@ -79,11 +80,70 @@ public final class Q4_KFormat extends TensorFormat {
                 for (int l = 0; l < 32; l += LANES) {
                     IntVector v = (IntVector) ByteVector.fromMemorySegment(B, src, q + l, ByteOrder.LITTLE_ENDIAN)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    toFloats(v.and(0xF)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
-                    toFloats(v.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
+                    ((FloatVector) (v.and(0xF)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
+                    ((FloatVector) (v.lanewise(VectorOperators.LSHR, 4)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): per 32-weight sub-block, broadcast d*scale and dmin*min once (computed
+     * per super-block by {@link #subBlockScales}), then each
+     * 16 bytes of nibbles give two chunks (low: this sub-block, high: the next) as q*d1 - m1, exactly the
+     * dequantized values, straight into the FMAs. Chunk c feeds accumulator c mod 4 as in {@link Dot#dot1}
+     * (within a 64-weight group: low l=0 -> a0, l=16 -> a1, high l=0 -> a2, l=16 -> a3), so the bits match
+     * the generic decode-then-dot path.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                subBlockScales(s, block, lanes);
+                for (int g = 0; g < 4; g++) {
+                    FloatVector d1 = FloatVector.broadcast(F, lanes[2 * g]), m1 = FloatVector.broadcast(F, lanes[8 + 2 * g]);
+                    FloatVector d2 = FloatVector.broadcast(F, lanes[2 * g + 1]), m2 = FloatVector.broadcast(F, lanes[9 + 2 * g]);
+                    long q = block + 16 + 32L * g;
+                    int xi = xOffset + b * QK + 64 * g;
+                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, q, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, s, q + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    a0 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a1 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a2 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a3 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    /**
+     * The eight sub-block scales d*scale_j into out[0..8) and mins dmin*min_j into out[8..16), as the
+     * dequantizer computes them. A plain scalar call per super-block, kept out of the vector loop so the
+     * kernel stays small enough for C2 to inline all its vector operations (otherwise vectors get boxed).
+     */
+    static void subBlockScales(MemorySegment s, long block, float[] out) {
+        float d = fp16(s, block), min = fp16(s, block + 2);
+        for (int j = 0; j < 8; j++) {
+            int sm = scaleMin(s, block + 4, j);
+            out[j] = d * (sm & 0xFF);
+            out[8 + j] = min * (sm >>> 8);
+        }
+    }
+
+    static IntVector bytes(MemorySegment s, long offset) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     @Override
