@@ -80,6 +80,31 @@ class TcpPipelineTest {
     }
 
     @Test
+    void runsCancelledBeforeSubmissionComeBackAsTombstonesInTheirPlace() throws Exception {
+        List<Message> stream = FakeModel.stream(31, 150, VOCAB);
+        // Cancel every third speculative run; the reference simply never sees them.
+        java.util.Set<Long> cancel = new java.util.HashSet<>();
+        FakeModel reference = new FakeModel(FakeStageCompute.chain(3, LAYERS, EMBD, VOCAB));
+        List<Message> expected = new ArrayList<>();
+        int speculative = 0;
+        for (Message m : stream) {
+            if (m instanceof Run r && r.header().kind() == RunKind.SPECULATIVE && speculative++ % 3 == 0) {
+                cancel.add(r.runId());
+                expected.add(new Message.Cancelled(r.runId(), 0));
+            } else {
+                Result res = reference.apply(m);
+                if (res != null) expected.add(res);
+            }
+        }
+        assertTrue(cancel.size() > 10, "enough cancellations: " + cancel.size());
+        List<FakeStageCompute> stages = FakeStageCompute.chain(3, LAYERS, EMBD, VOCAB);
+        try (Pipeline pipeline = LoopbackCluster.start(stages, bounds(3), config(), line -> { })) {
+            assertEquals(expected, FakeModel.drive(pipeline, stream, cancel));
+        }
+        for (long id : cancel) assertTrue(stages.stream().noneMatch(s -> s.events().contains("run " + id)));
+    }
+
+    @Test
     void halfPrecisionWireGivesCloseButNotExactResults() throws Exception {
         List<Message> stream = FakeModel.stream(99, 60, VOCAB).stream()
                 .map(m -> m instanceof Run r ? Run.ofTokens(new RunHeader(r.runId(), r.header().kind(), r.header().positions(),
