@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -69,7 +70,7 @@ public final class GgufFile implements AutoCloseable {
      */
     public static GgufFile open(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file");
-        if (Files.isDirectory(path)) throw new IOException(path + ": is a directory, not a GGUF file");
+        if (Files.isDirectory(path)) throw new FileSystemException(path.toString(), null, "is a directory, not a GGUF file");
         Arena arena = Arena.ofShared();
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
@@ -78,6 +79,14 @@ public final class GgufFile implements AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Parses a GGUF image that is already in memory, labelled {@code label} in messages; closing the
+     * result releases nothing. For tests that try thousands of images without touching the disk.
+     */
+    static GgufFile fromImage(Path label, MemorySegment image) {
+        return new GgufFile(label, null, image, GgufParser.parse(label, image));
     }
 
     public Path path() {
@@ -95,6 +104,11 @@ public final class GgufFile implements AutoCloseable {
     /** {@code general.alignment}, or 32 when the file does not set it. */
     public int alignment() {
         return header.alignment();
+    }
+
+    /** Byte offset of the end of the tensor table, where padding up to the data section begins. */
+    public long tableEnd() {
+        return header.tableEnd();
     }
 
     /** Byte offset of the data section; tensor offsets are relative to it. */
@@ -138,7 +152,7 @@ public final class GgufFile implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) arena.close();
     }
 
     @Override

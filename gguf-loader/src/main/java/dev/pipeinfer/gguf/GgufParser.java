@@ -2,7 +2,11 @@ package dev.pipeinfer.gguf;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,12 +46,22 @@ final class GgufParser {
     record Header(int version, Map<String, GgufValue> metadata, List<TensorEntry> tensors, int alignment,
                   long tableEnd, long dataOffset) {}
 
-    record TensorEntry(String name, GgmlType type, long[] shape, long offset, long byteSize, long entryOffset) {}
+    /**
+     * @param index       position in the tensor table
+     * @param entryOffset byte offset of the entry's data-offset field (where placement errors point)
+     */
+    record TensorEntry(int index, String name, GgmlType type, long[] shape, long offset, long byteSize, long entryOffset) {}
 
     private final Path file;
     private final MemorySegment bytes;
     private final long size;
     private long pos;
+    /** Reused for string bytes; never larger than the longest string, which is bounded by the file. */
+    private byte[] scratch = new byte[256];
+    /** Strings at least this long are decoded through {@link #decodeLong}. */
+    private static final int LONG_STRING = 1024;
+    private CharsetDecoder utf8;
+    private CharBuffer chars;
 
     private GgufParser(Path file, MemorySegment bytes) {
         this.file = file;
@@ -83,7 +97,7 @@ final class GgufParser {
         for (long i = 0; i < kvCount; i++) {
             long keyOffset = pos;
             String key = readString("kv[" + i + "] key");
-            String field = "kv[" + i + "] '" + key + "'";
+            String field = "kv[" + i + "] " + quote(key);
             if (metadata.containsKey(key)) throw error(field, keyOffset, "duplicate key");
             long typeOffset = pos;
             GgufValueType type = readValueType(field + " type");
@@ -92,7 +106,8 @@ final class GgufParser {
 
         int alignment = alignmentOf(metadata);
 
-        List<TensorEntry> tensors = new ArrayList<>((int) tensorCount);
+        // The count is bounded by the file size, not by int: cap the initial capacity, let the list grow.
+        List<TensorEntry> tensors = new ArrayList<>((int) Math.min(tensorCount, 1 << 16));
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
             tensors.add(readTensorEntry(i, names));
@@ -130,7 +145,7 @@ final class GgufParser {
     private TensorEntry readTensorEntry(long index, Set<String> names) {
         long entryOffset = pos;
         String name = readString("tensor[" + index + "] name");
-        String field = "tensor[" + index + "] '" + name + "'";
+        String field = "tensor[" + index + "] " + quote(name);
         if (!names.add(name)) throw error(field, entryOffset, "duplicate tensor name");
         long dimsOffset = pos;
         int nDims = readU32AsInt(field + " n_dims");
@@ -140,41 +155,53 @@ final class GgufParser {
         }
         need(8L * nDims, field + " shape");
         long[] shape = new long[nDims];
-        long elements = 1;
         for (int d = 0; d < nDims; d++) {
-            long dimOffset = pos;
-            long ne = bytes.get(U64, pos);
-            pos += 8;
-            if (ne < 0) throw error(field + " ne[" + d + "]", dimOffset, "dimension " + Long.toUnsignedString(ne) + " is too large");
+            long ne = bytes.get(U64, pos + 8L * d);
+            if (ne < 0) {
+                throw error(field + " ne[" + d + "]", pos + 8L * d, "dimension " + Long.toUnsignedString(ne) + " is too large");
+            }
             shape[d] = ne;
+        }
+        long shapeOffset = pos;
+        pos += 8L * nDims;
+        // Rows are multiplied without regard to zero dimensions so that every tensor's row count (which
+        // GgufTensor.rows() computes) fits a long even when the row length is 0.
+        long rows = 1;
+        for (int d = 1; d < nDims; d++) {
             try {
-                elements = Math.multiplyExact(elements, ne);
+                rows = Math.multiplyExact(rows, shape[d]);
             } catch (ArithmeticException overflow) {
-                throw error(field + " ne[" + d + "]", dimOffset, "the product of the dimensions "
+                throw error(field + " ne[" + d + "]", shapeOffset + 8L * d, "the product of the dimensions "
                         + Arrays.toString(Arrays.copyOf(shape, d + 1)) + " overflows a 64-bit count");
             }
+        }
+        try {
+            Math.multiplyExact(shape[0], rows);
+        } catch (ArithmeticException overflow) {
+            throw error(field + " shape", shapeOffset, "the product of the dimensions " + Arrays.toString(shape)
+                    + " overflows a 64-bit count");
         }
         long typeOffset = pos;
         long typeId = readU32(field + " type");
         GgmlType type = GgmlType.byId(typeId);
         if (type == null) throw error(field + " type", typeOffset, "unknown GGML type id " + typeId);
-        long rowBytes = type.rowBytes(shape[0]);
-        if (rowBytes < 0) {
-            throw error(field + " ne[0]", dimsOffset + 4, "row length " + shape[0] + " is not a multiple of the "
+        if (shape[0] % type.blockSize != 0) {
+            throw error(field + " ne[0]", shapeOffset, "row length " + shape[0] + " is not a multiple of the "
                     + type + " block size " + type.blockSize);
         }
         long byteSize;
         try {
-            byteSize = Math.multiplyExact(rowBytes, shape[0] == 0 ? 0 : elements / shape[0]);
+            byteSize = Math.multiplyExact(type.rowBytes(shape[0]), rows);
         } catch (ArithmeticException overflow) {
-            throw error(field + " shape", dimsOffset, "the tensor's byte size overflows a 64-bit count");
+            throw error(field + " shape", shapeOffset, "the byte size of " + type + " " + Arrays.toString(shape)
+                    + " overflows a 64-bit count");
         }
         long offsetOffset = pos;
         need(8, field + " offset");
         long offset = bytes.get(U64, pos);
         pos += 8;
         if (offset < 0) throw error(field + " offset", offsetOffset, "offset " + Long.toUnsignedString(offset) + " is too large");
-        return new TensorEntry(name, type, shape, offset, byteSize, offsetOffset);
+        return new TensorEntry((int) index, name, type, shape, offset, byteSize, offsetOffset);
     }
 
     /** Alignment, bounds and overlap of every tensor's data; entries are checked in offset order. */
@@ -182,7 +209,7 @@ final class GgufParser {
         long available = size - dataOffset;
         for (int i = 0; i < tensors.size(); i++) {
             TensorEntry t = tensors.get(i);
-            String field = "tensor[" + i + "] '" + t.name() + "' offset";
+            String field = "tensor[" + i + "] " + quote(t.name()) + " offset";
             if (t.offset() % alignment != 0) {
                 throw error(field, t.entryOffset(), "offset " + t.offset() + " is not a multiple of the alignment " + alignment);
             }
@@ -192,15 +219,15 @@ final class GgufParser {
                         + size + " bytes)");
             }
         }
-        Integer[] order = new Integer[tensors.size()];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingLong(i -> tensors.get(i).offset()));
-        for (int j = 1; j < order.length; j++) {
-            TensorEntry prev = tensors.get(order[j - 1]);
-            TensorEntry t = tensors.get(order[j]);
+        // Sorting entries (not boxed indices) keeps this pass at one reference per tensor.
+        List<TensorEntry> byOffset = new ArrayList<>(tensors);
+        byOffset.sort(Comparator.comparingLong(TensorEntry::offset));
+        for (int j = 1; j < byOffset.size(); j++) {
+            TensorEntry prev = byOffset.get(j - 1);
+            TensorEntry t = byOffset.get(j);
             if (t.offset() < prev.offset() + prev.byteSize()) {
-                throw error("tensor[" + order[j] + "] '" + t.name() + "' offset", t.entryOffset(), "data ["
-                        + t.offset() + ", " + (t.offset() + t.byteSize()) + ") overlaps tensor '" + prev.name() + "' at ["
+                throw error("tensor[" + t.index() + "] " + quote(t.name()) + " offset", t.entryOffset(), "data ["
+                        + t.offset() + ", " + (t.offset() + t.byteSize()) + ") overlaps tensor " + quote(prev.name()) + " at ["
                         + prev.offset() + ", " + (prev.offset() + prev.byteSize()) + ")");
             }
         }
@@ -225,9 +252,14 @@ final class GgufParser {
     }
 
     private Boolean readBool(String field) {
+        return readBool(field, -1);
+    }
+
+    /** {@code index} is the element's index in an array, or -1; the field name is built only on error. */
+    private boolean readBool(String field, long index) {
         long at = advance(1);
         byte b = bytes.get(ValueLayout.JAVA_BYTE, at);
-        if (b != 0 && b != 1) throw error(field, at, "boolean byte is " + (b & 0xFF) + ", expected 0 or 1");
+        if (b != 0 && b != 1) throw error(element(field, index), at, "boolean byte is " + (b & 0xFF) + ", expected 0 or 1");
         return b == 1;
     }
 
@@ -237,9 +269,12 @@ final class GgufParser {
         long countOffset = pos;
         long count = readU64(field + " length");
         long minBytes = Math.max(1, element.minEncodedSize());
-        if (count < 0 || count > (size - pos) / minBytes || count > Integer.MAX_VALUE - 8) {
+        if (count < 0 || count > (size - pos) / minBytes) {
             throw error(field + " length", countOffset, "array of " + Long.toUnsignedString(count) + " " + element
                     + " elements is truncated: only " + (size - pos) + " bytes remain in the file");
+        }
+        if (count > Integer.MAX_VALUE - 8) {
+            throw error(field + " length", countOffset, "array of " + count + " elements is longer than Java arrays allow");
         }
         int n = (int) count;
         long at = pos;
@@ -276,12 +311,12 @@ final class GgufParser {
             }
             case BOOL -> {
                 boolean[] a = new boolean[n];
-                for (int i = 0; i < n; i++) a[i] = readBool(field + "[" + i + "]");
+                for (int i = 0; i < n; i++) a[i] = readBool(field, i);
                 yield a;
             }
             case STRING -> {
                 String[] a = new String[n];
-                for (int i = 0; i < n; i++) a[i] = readString(field + "[" + i + "]");
+                for (int i = 0; i < n; i++) a[i] = readString(field, i);
                 yield a;
             }
             case ARRAY -> {
@@ -303,17 +338,61 @@ final class GgufParser {
     }
 
     private String readString(String field) {
+        return readString(field, -1);
+    }
+
+    /**
+     * A length-prefixed UTF-8 string. Vocabularies hold hundreds of thousands of them, so this path
+     * allocates only the String itself: bytes go through one reused scratch buffer, and the field name
+     * for an error message is put together only when there is an error.
+     */
+    private String readString(String field, long index) {
         long at = pos;
-        long length = readU64(field + " length");
+        if (8 > size - pos) throw error(element(field, index) + " length", pos, "truncated: needs 8 bytes, only "
+                + (size - pos) + " remain in the file");
+        long length = bytes.get(U64, pos);
+        pos += 8;
         if (length < 0 || length > size - pos) {
-            throw error(field, at, "string of " + Long.toUnsignedString(length) + " bytes is truncated: only "
-                    + (size - pos) + " bytes remain in the file");
+            throw error(element(field, index), at, "string of " + Long.toUnsignedString(length)
+                    + " bytes is truncated: only " + (size - pos) + " bytes remain in the file");
         }
-        if (length > Integer.MAX_VALUE - 8) throw error(field, at, "string of " + length + " bytes is too long");
-        byte[] utf8 = new byte[(int) length];
-        MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, pos, utf8, 0, utf8.length);
-        pos += length;
-        return new String(utf8, StandardCharsets.UTF_8);
+        if (length > Integer.MAX_VALUE - 8) {
+            throw error(element(field, index), at, "string of " + length + " bytes is too long");
+        }
+        int n = (int) length;
+        if (n == 0) return "";
+        if (scratch.length < n) scratch = new byte[Math.max(n, 2 * scratch.length)];
+        MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, pos, scratch, 0, n);
+        pos += n;
+        return n < LONG_STRING ? new String(scratch, 0, n, StandardCharsets.UTF_8) : decodeLong(n);
+    }
+
+    /**
+     * Decodes a long string through reused buffers. The String constructor's own UTF-8 path allocates
+     * about five times the length for text that is not Latin-1 (a damaged file can make a megabyte of
+     * tensor data into one "string"); this way the only allocation is the String itself. Malformed bytes
+     * become U+FFFD either way.
+     */
+    private String decodeLong(int n) {
+        if (utf8 == null) {
+            utf8 = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+        }
+        if (chars == null || chars.capacity() < n) chars = CharBuffer.allocate(Math.max(n, LONG_STRING * 4));
+        utf8.reset();
+        chars.clear();
+        utf8.decode(ByteBuffer.wrap(scratch, 0, n), chars, true);
+        utf8.flush(chars);
+        return new String(chars.array(), 0, chars.position());
+    }
+
+    /** A key or tensor name for a message: quoted, and cut short if a damaged file made it huge. */
+    private static String quote(String name) {
+        return name.length() <= 120 ? "'" + name + "'" : "'" + name.substring(0, 100) + "...' (" + name.length() + " chars)";
+    }
+
+    private static String element(String field, long index) {
+        return index < 0 ? field : field + "[" + index + "]";
     }
 
     /** A u64 count of items that each take at least {@code minItemBytes}; checked against what remains. */

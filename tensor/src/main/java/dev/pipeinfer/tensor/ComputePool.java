@@ -1,0 +1,143 @@
+package dev.pipeinfer.tensor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A fixed set of platform threads that split one job over a range of indices (matmul rows), for one node.
+ *
+ * <p>The split is static and deterministic: with T threads, thread t takes the t-th of T contiguous,
+ * near-equal slices of the range (in whole {@code grain}s), and the calling thread works as thread 0. No
+ * work stealing, no allocation per call: a job is a reusable {@link RangeJob} object. Idle workers spin
+ * briefly (back-to-back matmuls of a decode step keep them hot) and then park.
+ *
+ * <p>One job runs at a time; concurrent callers are serialized. Not reentrant: a job must not call back
+ * into its own pool.
+ */
+public final class ComputePool implements AutoCloseable {
+    /** A job over index slices; {@code worker} in 0..threads-1 selects per-thread scratch. */
+    public interface RangeJob {
+        void run(int worker, int from, int to);
+    }
+
+    private static final int SPIN_LIMIT = 1 << 14;
+
+    private final int threads;
+    private final Thread[] workers;
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile int generation;
+    private volatile boolean closed;
+    private volatile Thread caller;
+    private RangeJob job;
+    private int count;
+    private int grain;
+    private volatile Throwable failure;
+
+    /** Per-thread scratch for kernels (rows decoded to floats, lane sums), grown on first use. */
+    final float[][] rowScratch;
+    final float[][] laneScratch;
+    /** The reusable matmul job of this pool (see {@link Matmul}). */
+    final Matmul.Job matmulJob = new Matmul.Job(this);
+
+    public ComputePool(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        this.threads = threads;
+        this.rowScratch = new float[threads][0];
+        this.laneScratch = new float[threads][Lanes.LANES];
+        this.workers = new Thread[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            int index = i + 1;
+            workers[i] = Thread.ofPlatform().daemon().name("compute-" + index).unstarted(() -> workerLoop(index));
+            workers[i].start();
+        }
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs {@code job} over [0, count) split in whole {@code grain}s across the threads; returns when all are done. */
+    public synchronized void run(int count, int grain, RangeJob job) {
+        if (closed) throw new IllegalStateException("compute pool is closed");
+        if (threads == 1 || count <= grain) {
+            job.run(0, 0, count);
+            return;
+        }
+        this.job = job;
+        this.count = count;
+        this.grain = grain;
+        this.failure = null;
+        this.caller = Thread.currentThread();
+        pending.set(workers.length);
+        generation++; // publishes the fields above to the workers
+        for (Thread w : workers) LockSupport.unpark(w);
+        Throwable mine = null;
+        try {
+            runSlice(0);
+        } catch (Throwable t) {
+            mine = t;
+        }
+        int spins = 0;
+        while (pending.get() != 0) {
+            if (++spins < SPIN_LIMIT) Thread.onSpinWait();
+            else LockSupport.park(this);
+        }
+        this.job = null;
+        Throwable theirs = failure;
+        if (mine != null) rethrow(mine);
+        if (theirs != null) rethrow(theirs);
+    }
+
+    private void runSlice(int t) {
+        int units = (count + grain - 1) / grain;
+        int from = (int) ((long) units * t / threads) * grain;
+        int to = Math.min(count, (int) ((long) units * (t + 1) / threads) * grain);
+        if (from < to) job.run(t, from, to);
+    }
+
+    private void workerLoop(int index) {
+        int seen = 0;
+        while (true) {
+            int spins = 0;
+            int g;
+            while ((g = generation) == seen && !closed) {
+                if (++spins < SPIN_LIMIT) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+            if (closed) return;
+            seen = g;
+            try {
+                runSlice(index);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
+        }
+    }
+
+    float[] rowScratch(int worker, int size) {
+        float[] s = rowScratch[worker];
+        if (s.length < size) rowScratch[worker] = s = new float[size];
+        return s;
+    }
+
+    private static void rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) throw r;
+        if (t instanceof Error e) throw e;
+        throw new IllegalStateException(t);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread w : workers) LockSupport.unpark(w);
+        for (Thread w : workers) {
+            try {
+                w.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

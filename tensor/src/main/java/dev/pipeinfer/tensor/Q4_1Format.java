@@ -1,0 +1,94 @@
+package dev.pipeinfer.tensor;
+
+import dev.pipeinfer.gguf.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.I;
+import static dev.pipeinfer.tensor.Lanes.LANES;
+import static dev.pipeinfer.tensor.Lanes.toFloats;
+
+/**
+ * Q4_1: blocks of 32 weights, 20 bytes: {@code d}, {@code m} (fp16 each), then 16 bytes of nibbles laid out
+ * as in Q4_0 (byte j: weight j low, weight j+16 high); w = nibble * d + m.
+ */
+public final class Q4_1Format extends TensorFormat {
+    static final int QK = 32;
+    static final int BLOCK_BYTES = 20;
+
+    Q4_1Format() {
+        super(GgmlType.Q4_1);
+    }
+
+    @Override
+    public void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block);
+            float m = fp16(src, block + 2);
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = u8(src, block + 4 + j);
+                dst[y + j] = (q & 0x0F) * d + m;
+                dst[y + j + QK / 2] = (q >>> 4) * d + m;
+            }
+        }
+    }
+
+    @Override
+    public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        if (!Lanes.USABLE) {
+            dequantizeRow(src, offset, dst, dstOffset, k);
+            return;
+        }
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block);
+            float m = fp16(src, block + 2);
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK / 2; j += LANES) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, block + 4 + j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                toFloats(q.and(0x0F)).mul(d).add(m).intoArray(dst, y + j);
+                toFloats(q.lanewise(VectorOperators.LSHR, 4)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** ggml's quantize_row_q4_1_ref: d = (max-min)/15, m = min. */
+    @Override
+    public void quantizeRow(float[] src, int srcOffset, MemorySegment dst, long offset, int k) {
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            int x = srcOffset + b * QK;
+            long block = offset + (long) b * BLOCK_BYTES;
+            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+            for (int j = 0; j < QK; j++) {
+                float v = src[x + j];
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            float d = (max - min) / 15;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            putFp16(dst, block, d);
+            putFp16(dst, block + 2, min);
+            for (int j = 0; j < QK / 2; j++) {
+                int lo = Math.min(15, (byte) (int) ((src[x + j] - min) * id + 0.5f));
+                int hi = Math.min(15, (byte) (int) ((src[x + QK / 2 + j] - min) * id + 0.5f));
+                putU8(dst, block + 4 + j, lo | (hi << 4));
+            }
+        }
+    }
+}

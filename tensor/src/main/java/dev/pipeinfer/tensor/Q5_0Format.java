@@ -1,0 +1,104 @@
+package dev.pipeinfer.tensor;
+
+import dev.pipeinfer.gguf.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.I;
+import static dev.pipeinfer.tensor.Lanes.LANES;
+import static dev.pipeinfer.tensor.Lanes.toFloats;
+
+/**
+ * Q5_0: blocks of 32 weights, 22 bytes: {@code d} (fp16), {@code qh} (32 fifth bits, little-endian u32, bit j
+ * for weight j), then 16 bytes of low nibbles as in Q4_0; w = ((nibble | bit<<4) - 16) * d.
+ */
+public final class Q5_0Format extends TensorFormat {
+    static final int QK = 32;
+    static final int BLOCK_BYTES = 22;
+
+    Q5_0Format() {
+        super(GgmlType.Q5_0);
+    }
+
+    @Override
+    public void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block);
+            int qh = src.get(LE_INT, block + 2);
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = u8(src, block + 6 + j);
+                int lo = (q & 0x0F) | (((qh >>> j) & 1) << 4);
+                int hi = (q >>> 4) | (((qh >>> (j + 16)) & 1) << 4);
+                dst[y + j] = (lo - 16) * d;
+                dst[y + j + QK / 2] = (hi - 16) * d;
+            }
+        }
+    }
+
+    @Override
+    public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        if (!Lanes.USABLE) {
+            dequantizeRow(src, offset, dst, dstOffset, k);
+            return;
+        }
+        checkWholeBlocks(k);
+        IntVector lane = IntVector.zero(I).addIndex(1);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block);
+            IntVector qh = IntVector.broadcast(I, src.get(LE_INT, block + 2));
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK / 2; j += LANES) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, block + 6 + j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hLo = qh.lanewise(VectorOperators.LSHR, lane.add(j)).and(1).lanewise(VectorOperators.LSHL, 4);
+                IntVector hHi = qh.lanewise(VectorOperators.LSHR, lane.add(j + 16)).and(1).lanewise(VectorOperators.LSHL, 4);
+                toFloats(q.and(0x0F).or(hLo).sub(16)).mul(d).intoArray(dst, y + j);
+                toFloats(q.lanewise(VectorOperators.LSHR, 4).or(hHi).sub(16)).mul(d).intoArray(dst, y + j + QK / 2);
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** ggml's quantize_row_q5_0_ref: d = -max/16 where max is the value of largest magnitude. */
+    @Override
+    public void quantizeRow(float[] src, int srcOffset, MemorySegment dst, long offset, int k) {
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            int x = srcOffset + b * QK;
+            long block = offset + (long) b * BLOCK_BYTES;
+            float amax = 0, max = 0;
+            for (int j = 0; j < QK; j++) {
+                float v = src[x + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -16;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            putFp16(dst, block, d);
+            int qh = 0;
+            for (int j = 0; j < QK / 2; j++) {
+                int lo = Math.min(31, (byte) (int) (src[x + j] * id + 16.5f));
+                int hi = Math.min(31, (byte) (int) (src[x + QK / 2 + j] * id + 16.5f));
+                putU8(dst, block + 6 + j, (lo & 0x0F) | ((hi & 0x0F) << 4));
+                qh |= ((lo & 0x10) >>> 4) << j;
+                qh |= ((hi & 0x10) >>> 4) << (j + QK / 2);
+            }
+            dst.set(LE_INT, block + 2, qh);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.pipeinfer.tensor;
+
+import dev.pipeinfer.gguf.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.I;
+import static dev.pipeinfer.tensor.Lanes.LANES;
+import static dev.pipeinfer.tensor.Lanes.toFloats;
+
+/**
+ * Q5_K: super-blocks of 256 weights, 176 bytes: {@code d}, {@code dmin} (fp16), 12 scale bytes as in Q4_K,
+ * 32 bytes {@code qh} of fifth bits, then 128 bytes of low nibbles laid out as in Q4_K. Group g (64 weights)
+ * takes its fifth bits from bit 2g (first 32) and bit 2g+1 (next 32) of qh[l];
+ * w = (d*scale) * (nibble + 16*bit) - (dmin*min).
+ */
+public final class Q5_KFormat extends TensorFormat {
+    static final int QK = 256;
+    static final int BLOCK_BYTES = 176;
+
+    Q5_KFormat() {
+        super(GgmlType.Q5_K);
+    }
+
+    @Override
+    public void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block);
+            float min = fp16(src, block + 2);
+            long qh = block + 16;
+            int y = dstOffset + b * QK;
+            for (int g = 0; g < 4; g++) {
+                int sm1 = Q4_KFormat.scaleMin(src, block + 4, 2 * g), sm2 = Q4_KFormat.scaleMin(src, block + 4, 2 * g + 1);
+                float d1 = d * (sm1 & 0xFF), m1 = min * (sm1 >>> 8);
+                float d2 = d * (sm2 & 0xFF), m2 = min * (sm2 >>> 8);
+                int u1 = 1 << (2 * g), u2 = 2 << (2 * g);
+                long ql = block + 48 + 32L * g;
+                for (int l = 0; l < 32; l++) {
+                    dst[y + 64 * g + l] = d1 * ((u8(src, ql + l) & 0xF) + ((u8(src, qh + l) & u1) != 0 ? 16 : 0)) - m1;
+                }
+                for (int l = 0; l < 32; l++) {
+                    dst[y + 64 * g + 32 + l] = d2 * ((u8(src, ql + l) >>> 4) + ((u8(src, qh + l) & u2) != 0 ? 16 : 0)) - m2;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        if (!Lanes.USABLE) {
+            dequantizeRow(src, offset, dst, dstOffset, k);
+            return;
+        }
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block);
+            float min = fp16(src, block + 2);
+            int y = dstOffset + b * QK;
+            for (int g = 0; g < 4; g++) {
+                int sm1 = Q4_KFormat.scaleMin(src, block + 4, 2 * g), sm2 = Q4_KFormat.scaleMin(src, block + 4, 2 * g + 1);
+                float d1 = d * (sm1 & 0xFF), m1 = min * (sm1 >>> 8);
+                float d2 = d * (sm2 & 0xFF), m2 = min * (sm2 >>> 8);
+                long ql = block + 48 + 32L * g;
+                for (int l = 0; l < 32; l += LANES) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, ql + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, src, block + 16 + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector h1 = h.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
+                    IntVector h2 = h.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
+                    toFloats(q.and(0xF).or(h1)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
+                    toFloats(q.lanewise(VectorOperators.LSHR, 4).or(h2)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** ggml's quantize_row_q5_K_ref (no importance matrix). */
+    @Override
+    public void quantizeRow(float[] src, int srcOffset, MemorySegment dst, long offset, int k) {
+        checkWholeBlocks(k);
+        int[] levels = new int[QK];
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            Q4_KFormat.quantizeBlock(src, srcOffset + b * QK, dst, block, 31, levels);
+            int[] qh = new int[32];
+            int m1 = 1, m2 = 2;
+            long ql = block + 48;
+            for (int n = 0; n < QK; n += 64) {
+                for (int j = 0; j < 32; j++) {
+                    int l1 = levels[n + j], l2 = levels[n + j + 32];
+                    if (l1 > 15) {
+                        l1 -= 16;
+                        qh[j] |= m1;
+                    }
+                    if (l2 > 15) {
+                        l2 -= 16;
+                        qh[j] |= m2;
+                    }
+                    putU8(dst, ql + j, l1 | (l2 << 4));
+                }
+                m1 <<= 2;
+                m2 <<= 2;
+                ql += 32;
+            }
+            for (int j = 0; j < 32; j++) putU8(dst, block + 16 + j, qh[j]);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package dev.pipeinfer.tensor;
+
+import dev.pipeinfer.gguf.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.I;
+import static dev.pipeinfer.tensor.Lanes.LANES;
+import static dev.pipeinfer.tensor.Lanes.toFloats;
+
+/**
+ * Q6_K: super-blocks of 256 weights, 210 bytes: 128 bytes {@code ql} (low nibbles), 64 bytes {@code qh} (2
+ * high bits each), 16 signed 8-bit scales (one per 16 weights), then {@code d} (fp16). Each half (128
+ * weights) uses 64 ql bytes and 32 qh bytes: weight l, l+32, l+64, l+96 take ql[l] low, ql[l+32] low,
+ * ql[l] high, ql[l+32] high nibbles and bits 0-1, 2-3, 4-5, 6-7 of qh[l]; w = (d*scale) * (q6 - 32).
+ */
+public final class Q6_KFormat extends TensorFormat {
+    static final int QK = 256;
+    static final int BLOCK_BYTES = 210;
+
+    Q6_KFormat() {
+        super(GgmlType.Q6_K);
+    }
+
+    private static int scale(MemorySegment s, long block, int i) {
+        return s.get(ValueLayout.JAVA_BYTE, block + 192 + i);
+    }
+
+    @Override
+    public void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                int sc = 8 * half;
+                int y = dstOffset + b * QK + 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int h = u8(src, qh + l);
+                    int q1 = ((u8(src, ql + l) & 0xF) | ((h & 3) << 4)) - 32;
+                    int q2 = ((u8(src, ql + l + 32) & 0xF) | (((h >>> 2) & 3) << 4)) - 32;
+                    int q3 = ((u8(src, ql + l) >>> 4) | (((h >>> 4) & 3) << 4)) - 32;
+                    int q4 = ((u8(src, ql + l + 32) >>> 4) | (((h >>> 6) & 3) << 4)) - 32;
+                    dst[y + l] = d * scale(src, block, sc + is) * q1;
+                    dst[y + l + 32] = d * scale(src, block, sc + is + 2) * q2;
+                    dst[y + l + 64] = d * scale(src, block, sc + is + 4) * q3;
+                    dst[y + l + 96] = d * scale(src, block, sc + is + 6) * q4;
+                }
+            }
+        }
+    }
+
+    /** Vector lanes never straddle a 16-weight scale group, since LANES divides 16. */
+    @Override
+    public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        if (!Lanes.USABLE) {
+            dequantizeRow(src, offset, dst, dstOffset, k);
+            return;
+        }
+        checkWholeBlocks(k);
+        for (int b = 0; b < k / QK; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = fp16(src, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                int sc = 8 * half;
+                int y = dstOffset + b * QK + 128 * half;
+                for (int l = 0; l < 32; l += LANES) {
+                    int is = l / 16;
+                    IntVector lo = (IntVector) ByteVector.fromMemorySegment(B, src, ql + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector hi = (IntVector) ByteVector.fromMemorySegment(B, src, ql + l + 32, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, src, qh + l, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector q1 = lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q2 = hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    toFloats(q1).mul(d * scale(src, block, sc + is)).intoArray(dst, y + l);
+                    toFloats(q2).mul(d * scale(src, block, sc + is + 2)).intoArray(dst, y + l + 32);
+                    toFloats(q3).mul(d * scale(src, block, sc + is + 4)).intoArray(dst, y + l + 64);
+                    toFloats(q4).mul(d * scale(src, block, sc + is + 6)).intoArray(dst, y + l + 96);
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** ggml's quantize_row_q6_K_ref (no importance matrix). */
+    @Override
+    public void quantizeRow(float[] src, int srcOffset, MemorySegment dst, long offset, int k) {
+        checkWholeBlocks(k);
+        int[] levels = new int[QK];
+        float[] scales = new float[16];
+        for (int b = 0; b < k / QK; b++) {
+            int x = srcOffset + b * QK;
+            long block = offset + (long) b * BLOCK_BYTES;
+            float maxScale = 0, maxAbsScale = 0;
+            for (int ib = 0; ib < 16; ib++) {
+                float s = KQuants.makeQxQuants(16, 32, src, x + 16 * ib, levels, 16 * ib);
+                scales[ib] = s;
+                if (Math.abs(s) > maxAbsScale) {
+                    maxAbsScale = Math.abs(s);
+                    maxScale = s;
+                }
+            }
+            if (maxAbsScale < 1e-15f) {
+                for (int i = 0; i < BLOCK_BYTES; i++) putU8(dst, block + i, 0);
+                continue;
+            }
+            float iscale = -128.f / maxScale;
+            putFp16(dst, block + 208, 1 / iscale);
+            for (int ib = 0; ib < 16; ib++) putU8(dst, block + 192 + ib, Math.min(127, nearestInt(iscale * scales[ib])));
+            float d = fp16(dst, block + 208);
+            for (int j = 0; j < 16; j++) {
+                float dj = d * scale(dst, block, j);
+                if (dj == 0) continue;
+                for (int i = 0; i < 16; i++) {
+                    int l = nearestInt(src[x + 16 * j + i] / dj);
+                    levels[16 * j + i] = Math.max(-32, Math.min(31, l)) + 32;
+                }
+            }
+            for (int half = 0; half < 2; half++) {
+                int j = 128 * half;
+                long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                for (int l = 0; l < 32; l++) {
+                    int l1 = levels[j + l], l2 = levels[j + l + 32], l3 = levels[j + l + 64], l4 = levels[j + l + 96];
+                    putU8(dst, ql + l, (l1 & 0xF) | ((l3 & 0xF) << 4));
+                    putU8(dst, ql + l + 32, (l2 & 0xF) | ((l4 & 0xF) << 4));
+                    putU8(dst, qh + l, (l1 >>> 4) | ((l2 >>> 4) << 2) | ((l3 >>> 4) << 4) | ((l4 >>> 4) << 6));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.pipeinfer.tensor;
+
+import dev.pipeinfer.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * One ggml element type as the kernels see it: its block layout, a scalar dequantizer written for
+ * clarity (the reference, bit-identical to ggml's {@code dequantize_row_*}), a vectorized decoder that
+ * gives the same bits faster, and, where we have one, a scalar quantizer that writes ggml's exact bytes.
+ *
+ * <p>Each supported type is one subclass ({@link Q4_0Format}, {@link Q4_KFormat}, ...) that holds all of
+ * this for its type. Use {@link #of(GgmlType)} to get it. Offsets are byte offsets into the segment;
+ * {@code k} (elements) must be a whole number of blocks.
+ */
+public abstract sealed class TensorFormat
+        permits F32Format, F16Format, BF16Format, Q8_0Format, Q4_0Format, Q4_1Format, Q5_0Format, Q5_1Format,
+                Q2_KFormat, Q3_KFormat, Q4_KFormat, Q5_KFormat, Q6_KFormat {
+
+    /** Little-endian unaligned views: GGUF blocks are packed, so fields sit at any byte offset. */
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private static final TensorFormat[] BY_TYPE = new TensorFormat[GgmlType.values().length];
+
+    static {
+        for (TensorFormat f : new TensorFormat[] {
+                new F32Format(), new F16Format(), new BF16Format(), new Q8_0Format(), new Q4_0Format(),
+                new Q4_1Format(), new Q5_0Format(), new Q5_1Format(), new Q2_KFormat(), new Q3_KFormat(),
+                new Q4_KFormat(), new Q5_KFormat(), new Q6_KFormat()}) {
+            BY_TYPE[f.type.ordinal()] = f;
+        }
+    }
+
+    public final GgmlType type;
+
+    TensorFormat(GgmlType type) {
+        this.type = type;
+    }
+
+    /** The format of {@code type}; fails with a clear message for types we have no kernels for. */
+    public static TensorFormat of(GgmlType type) {
+        TensorFormat f = BY_TYPE[type.ordinal()];
+        if (f == null) throw new UnsupportedOperationException("no kernels for ggml type " + type + " (id " + type.id + ")");
+        return f;
+    }
+
+    public static boolean isSupported(GgmlType type) {
+        return BY_TYPE[type.ordinal()] != null;
+    }
+
+    /** Bytes of one row of {@code k} elements; fails when k is not a whole number of blocks. */
+    public final long rowBytes(long k) {
+        long bytes = type.rowBytes(k);
+        if (bytes < 0) {
+            throw new IllegalArgumentException("row length " + k + " is not a multiple of " + type + "'s block size " + type.blockSize);
+        }
+        return bytes;
+    }
+
+    /**
+     * Scalar reference: dequantizes {@code k} elements that start at byte {@code offset} of {@code src} into
+     * {@code dst[dstOffset..]}, with the same float operations in the same order as ggml's {@code to_float}.
+     */
+    public abstract void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k);
+
+    /**
+     * Vectorized decoder with results bit-identical to {@link #dequantizeRow}. The default is the scalar
+     * reference; the types that matter for speed override it.
+     */
+    public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
+        dequantizeRow(src, offset, dst, dstOffset, k);
+    }
+
+    /** Whether {@link #quantizeRow} is implemented for this type. */
+    public boolean canQuantize() {
+        return false;
+    }
+
+    /**
+     * Scalar quantizer: writes the ggml encoding of {@code src[srcOffset..srcOffset+k)} at byte {@code offset}
+     * of {@code dst}, byte for byte what ggml's {@code quantize_row_*_ref} writes (llama-quantize without an
+     * importance matrix).
+     */
+    public void quantizeRow(float[] src, int srcOffset, MemorySegment dst, long offset, int k) {
+        throw new UnsupportedOperationException("no quantizer for " + type);
+    }
+
+    final void checkWholeBlocks(int k) {
+        if (k % type.blockSize != 0) {
+            throw new IllegalArgumentException("row length " + k + " is not a multiple of " + type + "'s block size " + type.blockSize);
+        }
+    }
+
+    /** ggml's fp16 scale fields: IEEE binary16, little-endian. */
+    static float fp16(MemorySegment s, long offset) {
+        return Float.float16ToFloat(s.get(LE_SHORT, offset));
+    }
+
+    static void putFp16(MemorySegment s, long offset, float v) {
+        s.set(LE_SHORT, offset, Float.floatToFloat16(v));
+    }
+
+    static int u8(MemorySegment s, long offset) {
+        return s.get(ValueLayout.JAVA_BYTE, offset) & 0xFF;
+    }
+
+    static void putU8(MemorySegment s, long offset, int v) {
+        s.set(ValueLayout.JAVA_BYTE, offset, (byte) v);
+    }
+
+    /** C's {@code roundf}: halves go away from zero (Math.round would send -2.5 to -2). */
+    static float roundHalfAway(float v) {
+        return (float) Math.copySign(Math.floor(Math.abs((double) v) + 0.5), v);
+    }
+
+    /** ggml's {@code nearest_int}: round half to even, for |v| below 2^22. */
+    static int nearestInt(float v) {
+        return (int) Math.rint(v);
+    }
+}

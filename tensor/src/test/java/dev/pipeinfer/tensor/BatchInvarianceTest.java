@@ -1,0 +1,84 @@
+package dev.pipeinfer.tensor;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Row j of Y = X W^T is bit-identical for every batch size n, every position of that row inside X, and
+ * every thread count: speculative verification relies on a token's logits not depending on what else is
+ * in the batch. Checked for every type and row length of the core kernel set, n = 1..16, 1 and 2 threads.
+ */
+class BatchInvarianceTest {
+    static final int ROWS = 37; // odd, so two threads get unequal slices
+    static final int MAX_N = 16;
+    static ComputePool one, two;
+
+    @BeforeAll
+    static void pools() {
+        one = new ComputePool(1);
+        two = new ComputePool(2);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        two.close();
+    }
+
+    static List<KernelCases> cases() {
+        return KernelCases.core();
+    }
+
+    /** The case's 8 real rows repeated to 37 rows. */
+    static WeightMatrix tiled(KernelCases c) {
+        long rowBytes = c.type().rowBytes(c.k());
+        MemorySegment w = Arena.ofAuto().allocate(rowBytes * ROWS);
+        for (int r = 0; r < ROWS; r++) w.asSlice(r * rowBytes, rowBytes).copyFrom(c.weights().asSlice((r % c.rows()) * rowBytes, rowBytes));
+        return new WeightMatrix(c.type(), w, ROWS, c.k());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void rowResultsDoNotDependOnBatchSizePositionOrThreads(KernelCases c) {
+        WeightMatrix w = tiled(c);
+        int k = c.k();
+        float[] x = new float[MAX_N * k];
+        Random random = new Random(42 + k);
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+
+        float[] reference = new float[MAX_N * ROWS];
+        Matmul.matmul(w, x, MAX_N, reference, two);
+
+        for (ComputePool pool : new ComputePool[] {one, two}) {
+            for (int n = 1; n <= MAX_N; n++) {
+                float[] y = new float[n * ROWS];
+                Matmul.matmul(w, x, n, y, pool);
+                for (int j = 0; j < n; j++) expectRow(reference, j, y, j, c + " n=" + n + " threads=" + pool.threads());
+
+                // the same rows in reverse order: row j now sits at position n-1-j
+                float[] reversed = new float[n * k];
+                for (int j = 0; j < n; j++) System.arraycopy(x, j * k, reversed, (n - 1 - j) * k, k);
+                Matmul.matmul(w, reversed, n, y, pool);
+                for (int j = 0; j < n; j++) expectRow(reference, j, y, n - 1 - j, c + " reversed n=" + n + " threads=" + pool.threads());
+            }
+        }
+    }
+
+    static void expectRow(float[] reference, int refRow, float[] y, int row, String what) {
+        for (int r = 0; r < ROWS; r++) {
+            float want = reference[refRow * ROWS + r], got = y[row * ROWS + r];
+            if (Float.floatToRawIntBits(want) != Float.floatToRawIntBits(got)) {
+                fail(what + ": x row " + refRow + " output " + r + " was " + got + ", with n=16 it was " + want);
+            }
+        }
+    }
+}

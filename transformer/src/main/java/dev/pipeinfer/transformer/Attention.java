@@ -1,0 +1,136 @@
+package dev.pipeinfer.transformer;
+
+import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.transformer.kv.KvCache;
+
+/**
+ * Causal multi-head attention over a sequence-aware {@link KvCache}, for the tokens of one batch.
+ *
+ * <p>Before the first layer, {@link #plan} lists for every token of the batch the cells it sees: those
+ * whose position is at most the token's and whose sequence set intersects the token's (the batch's own
+ * cells included, since a batch writes its K/V before attending). The list is in (position, cell) order
+ * and is the same for every layer of the slice.
+ *
+ * <p><b>Batch invariance.</b> A (token, head) pair is computed by one thread, visiting its cells in that
+ * fixed order: scores, max, exponentials summed in double, then the weighted sum of V rows in the same
+ * order. Nothing depends on the other tokens of the batch, on where the cells sit in the cache, or on
+ * the thread count.
+ */
+final class Attention {
+    private final int heads;
+    private final int headDim;
+    private final int groupSize;
+    private final float scale;
+
+    // The plan: token t sees visible[offsets[t] .. offsets[t+1]).
+    private int[] visible = new int[0];
+    private int[] offsets = new int[1];
+    private int[] byPosition = new int[0];
+    private int tokens;
+
+    private final Job job = new Job();
+
+    Attention(int heads, int kvHeads, int headDim) {
+        this.heads = heads;
+        this.headDim = headDim;
+        this.groupSize = heads / kvHeads;
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    /** Lists the cells each token of the batch attends to; call after the batch's cells are allocated. */
+    void plan(KvCache kv, Batch batch) {
+        int n = batch.size();
+        if (byPosition.length < kv.capacity()) byPosition = new int[kv.capacity()];
+        if (offsets.length < n + 1) offsets = new int[n + 1];
+        int used = kv.usedCellsByPosition(byPosition);
+        long total = 0;
+        for (int t = 0; t < n; t++) {
+            int pos = batch.position(t);
+            long seqs = batch.sequences(t);
+            for (int i = 0; i < used; i++) if (kv.visible(byPosition[i], pos, seqs)) total++;
+        }
+        if (total > Integer.MAX_VALUE - 16) throw new IllegalStateException("attention plan too large: " + total);
+        if (visible.length < total) visible = new int[(int) total];
+        int k = 0;
+        for (int t = 0; t < n; t++) {
+            offsets[t] = k;
+            int pos = batch.position(t);
+            long seqs = batch.sequences(t);
+            for (int i = 0; i < used; i++) {
+                int cell = byPosition[i];
+                if (kv.visible(cell, pos, seqs)) visible[k++] = cell;
+            }
+        }
+        offsets[n] = k;
+        tokens = n;
+    }
+
+    /**
+     * out[t] = attention of query rows q[t] (heads x headDim, already rotated) over the planned cells of
+     * slice layer {@code layer}; q and out are row-major [tokens x heads*headDim].
+     */
+    void attend(KvCache kv, int layer, float[] q, float[] out, ComputePool pool, float[][] scoreScratch,
+                float[][] rowScratch) {
+        synchronized (job) {
+            job.kv = kv;
+            job.layer = layer;
+            job.q = q;
+            job.out = out;
+            job.scores = scoreScratch;
+            job.rows = rowScratch;
+            try {
+                pool.run(tokens * heads, 1, job);
+            } finally {
+                job.kv = null;
+                job.q = job.out = null;
+                job.scores = job.rows = null;
+            }
+        }
+    }
+
+    /** Longest visible list of the current plan: the score scratch each worker needs. */
+    int longestPlan() {
+        int longest = 0;
+        for (int t = 0; t < tokens; t++) longest = Math.max(longest, offsets[t + 1] - offsets[t]);
+        return longest;
+    }
+
+    private final class Job implements ComputePool.RangeJob {
+        KvCache kv;
+        int layer;
+        float[] q, out;
+        float[][] scores;
+        float[][] rows;
+
+        @Override
+        public void run(int worker, int from, int to) {
+            float[] s = scores[worker];
+            float[] row = rows[worker];
+            int width = heads * headDim;
+            for (int item = from; item < to; item++) {
+                int t = item / heads, h = item % heads;
+                int qOffset = t * width + h * headDim;
+                int kvFrom = (h / groupSize) * headDim;
+                int first = offsets[t], count = offsets[t + 1] - first;
+
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < count; j++) {
+                    float score = kv.dotKey(layer, visible[first + j], kvFrom, q, qOffset, headDim, row) * scale;
+                    s[j] = score;
+                    if (score > max) max = score;
+                }
+                double sum = 0;
+                for (int j = 0; j < count; j++) {
+                    float e = (float) Math.exp(s[j] - max);
+                    s[j] = e;
+                    sum += e;
+                }
+                float inverse = (float) (1.0 / sum);
+                java.util.Arrays.fill(out, qOffset, qOffset + headDim, 0f);
+                for (int j = 0; j < count; j++) {
+                    kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim, row);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package dev.pipeinfer.transformer;
+
+import dev.pipeinfer.gguf.GgufFile;
+import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.tensor.Matmul;
+import dev.pipeinfer.tensor.WeightMatrix;
+import dev.pipeinfer.transformer.kv.KvCache;
+import dev.pipeinfer.transformer.model.ModelConfig;
+
+import java.util.Arrays;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The blocks [first, last) of a model on one node, with their own KV cache: one pipeline stage's share of
+ * the work. The slice with first == 0 also embeds token ids; the slice with last == n_layers also applies
+ * the output norm and lm_head.
+ *
+ * <p>{@link #forward} takes a {@link Batch} of n tokens (ids or activations, each with a position, a
+ * sequence set and an output flag), writes their K/V into the lowest free cells, runs the blocks with all
+ * n rows through each weight matrix at once, and returns activations for the next slice or logits for
+ * the tokens that asked for output.
+ *
+ * <p><b>Batch invariance</b> (DESIGN §3): every per-token value is computed in an order that does not
+ * depend on the other tokens, on the thread count or on the slicing. The matmuls are batch-invariant by
+ * construction (tensor module), norms and activations are per row, and attention visits cells in
+ * (position, cell) order per token. So a token's logits are bit-identical whether the prompt ran as one
+ * batch, token by token, in chunks, next to other sequences, or through a chain of slices.
+ *
+ * <p>Not thread-safe: a stage calls {@code forward} and the KV edits from one thread, in arrival order.
+ */
+public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
+    protected final ModelConfig config;
+    protected final int first;
+    protected final int last;
+    protected final KvCache kv;
+    protected final ComputePool pool;
+    protected final SliceOptions options;
+    /** Token embedding, when this slice holds layer 0; else null. */
+    private final WeightMatrix tokenEmbedding;
+    /** lm_head (output.weight or the tied token embedding), when this slice holds the last layer; else null. */
+    protected final WeightMatrix output;
+
+    protected final Attention attention;
+
+    // Scratch, sized for `capacity` tokens and grown on demand.
+    protected int capacity;
+    /** The residual stream, [n x embd]. */
+    protected float[] x = new float[0];
+    private int[] cells = new int[0];
+    private float[][] scores;
+    /** Per worker: a K or V row converted to floats, and vector lanes (see {@link KvCache#scratchSize}). */
+    private final float[][] kvRows;
+    private float[] outputRows = new float[0];
+
+    protected LayerSlice(ModelConfig config, int first, int last, SliceOptions options, ComputePool pool,
+                         WeightMatrix tokenEmbedding, WeightMatrix output) {
+        this.config = config;
+        this.first = first;
+        this.last = last;
+        this.options = options;
+        this.pool = pool;
+        this.tokenEmbedding = tokenEmbedding;
+        this.output = output;
+        this.kv = new KvCache(options.contextSize(), last - first, config.kvDim(), options.kvType());
+        this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim());
+        this.scores = new float[pool.threads()][0];
+        this.kvRows = new float[pool.threads()][KvCache.scratchSize(config.headDim())];
+    }
+
+    /**
+     * Maps the tensors of blocks [first, last) of the model in {@code file} (plus the embedding and the
+     * output head when the slice holds the first or last layer) and builds the slice. Tensors of other
+     * layers are not touched, so their pages are never read.
+     */
+    public static LayerSlice load(GgufFile file, int first, int last, SliceOptions options, ComputePool pool) {
+        ModelConfig config = ModelConfig.from(file);
+        if (first < 0 || last > config.layers() || first >= last) {
+            throw new IllegalArgumentException(file.path() + ": layer slice [" + first + ", " + last
+                    + ") is not a non-empty part of the model's " + config.layers() + " layers");
+        }
+        return switch (config.architecture()) {
+            case LLAMA -> LlamaSlice.load(file, config, first, last, options, pool);
+            case FALCON -> FalconSlice.load(file, config, first, last, options, pool);
+        };
+    }
+
+    /** The whole model on one node: {@code load(file, 0, n_layers, ...)}. */
+    public static LayerSlice loadAll(GgufFile file, SliceOptions options, ComputePool pool) {
+        return load(file, 0, ModelConfig.from(file).layers(), options, pool);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public int firstLayer() {
+        return first;
+    }
+
+    /** One past the slice's last layer. */
+    public int lastLayer() {
+        return last;
+    }
+
+    public boolean hasEmbedding() {
+        return first == 0;
+    }
+
+    public boolean hasOutput() {
+        return last == config.layers();
+    }
+
+    /** This slice's KV cache: apply a run's sequence edits here (copy/remove/keep). */
+    public KvCache kvCache() {
+        return kv;
+    }
+
+    /** {@link #forward(Batch, BooleanSupplier)} that is never cancelled. */
+    public SliceOutput forward(Batch batch) {
+        return forward(batch, () -> false);
+    }
+
+    /**
+     * Runs the batch through the slice.
+     *
+     * @param cancelled checked before every layer (and before the output head); when it returns true the
+     *                  pass stops with {@link ForwardCancelledException} and the batch's KV cells are freed
+     * @return activations [n x embd] if the slice does not hold the output head, else logits
+     *         [outputs x n_vocab] for the tokens that asked for output, in batch order
+     * @throws dev.pipeinfer.transformer.kv.KvCacheFullException when the cache has too few free cells (nothing changes)
+     */
+    public SliceOutput forward(Batch batch, BooleanSupplier cancelled) {
+        checkInput(batch);
+        int n = batch.size();
+        ensureCapacity(n);
+        kv.allocate(n, batch.positionsArray(), batch.sequencesArray(), cells);
+        try {
+            attention.plan(kv, batch);
+            ensureScores(attention.longestPlan());
+            if (batch.hasTokens()) {
+                for (int t = 0; t < n; t++) embed(batch.token(t), x, t * config.embd());
+            } else {
+                System.arraycopy(batch.activations(), 0, x, 0, n * config.embd());
+            }
+            for (int layer = first; layer < last; layer++) {
+                if (cancelled.getAsBoolean()) throw new ForwardCancelledException(layer);
+                block(layer - first, batch, cells);
+            }
+            if (!hasOutput()) return new SliceOutput(false, n, config.embd(), Arrays.copyOf(x, n * config.embd()));
+            if (cancelled.getAsBoolean()) throw new ForwardCancelledException(last);
+            return logits(batch);
+        } catch (RuntimeException | Error e) {
+            kv.free(cells, n);
+            throw e;
+        }
+    }
+
+    private void checkInput(Batch batch) {
+        if (batch.hasTokens() != hasEmbedding()) {
+            throw new IllegalArgumentException("slice [" + first + ", " + last + ") takes "
+                    + (hasEmbedding() ? "token ids" : "activations") + " but the batch carries "
+                    + (batch.hasTokens() ? "token ids" : "activations"));
+        }
+        if (!batch.hasTokens() && batch.activationWidth() != config.embd()) {
+            throw new IllegalArgumentException("activation rows have width " + batch.activationWidth()
+                    + ", the model's embedding width is " + config.embd());
+        }
+        if (batch.hasTokens()) {
+            for (int t = 0; t < batch.size(); t++) {
+                int id = batch.token(t);
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token " + t + " of the batch: id " + id
+                            + " outside the vocabulary of " + config.vocabSize());
+                }
+            }
+        }
+    }
+
+    /** get_rows: the token's embedding row, dequantized exactly. */
+    private void embed(int token, float[] dst, int offset) {
+        Matmul.getRow(tokenEmbedding, token, dst, offset);
+    }
+
+    /** Gathers the rows that asked for output, applies the final norm, then lm_head. */
+    private SliceOutput logits(Batch batch) {
+        int embd = config.embd(), vocab = config.vocabSize();
+        int rows = batch.outputCount();
+        if (outputRows.length < rows * embd) outputRows = new float[rows * embd];
+        int r = 0;
+        for (int t = 0; t < batch.size(); t++) {
+            if (batch.wantsOutput(t)) System.arraycopy(x, t * embd, outputRows, (r++) * embd, embd);
+        }
+        float[] logits = new float[rows * vocab];
+        if (rows == 0) return new SliceOutput(true, 0, vocab, logits);
+        finalNorm(outputRows, rows);
+        Matmul.matmul(output, outputRows, 0, rows, logits, 0, pool);
+        return new SliceOutput(true, rows, vocab, logits);
+    }
+
+    private void ensureCapacity(int n) {
+        if (n <= capacity) return;
+        int size = Math.max(n, Math.max(options.initialBatch(), capacity * 2));
+        capacity = size;
+        x = new float[size * config.embd()];
+        cells = new int[size];
+        growScratch(size);
+    }
+
+    private void ensureScores(int longest) {
+        for (int w = 0; w < scores.length; w++) if (scores[w].length < longest) scores[w] = new float[Math.max(longest, 64)];
+    }
+
+    /** Attention for slice layer {@code layer}: q rows are rotated, K/V already written. */
+    protected final void attend(int layer, float[] q, float[] out) {
+        attention.attend(kv, layer, q, out, pool, scores, kvRows);
+    }
+
+    /** Writes the batch's K and V rows (row t at kOffset + t*kStride) into their cells for slice layer {@code layer}. */
+    protected final void storeKeysValues(int layer, int n, int[] cells, float[] k, int kOffset, float[] v, int vOffset,
+                                         int stride) {
+        for (int t = 0; t < n; t++) kv.write(layer, cells[t], k, kOffset + t * stride, v, vOffset + t * stride);
+    }
+
+    /** Resizes the architecture's scratch buffers for {@code tokens} rows. */
+    protected abstract void growScratch(int tokens);
+
+    /** Runs one block on the residual stream {@link #x} for the batch's n tokens. */
+    protected abstract void block(int sliceLayer, Batch batch, int[] cells);
+
+    /** The output norm, in place on {@code rows} rows of width embd. */
+    protected abstract void finalNorm(float[] rowsData, int rows);
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[layers " + first + ".." + last + " of " + config.layers() + ", " + kv + "]";
+    }
+}

@@ -1,0 +1,314 @@
+package dev.pipeinfer.transformer.kv;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
+/**
+ * The key/value cache of one layer slice, with sequences (DESIGN §6).
+ *
+ * <p>The cache is a fixed number of <em>cells</em>. A cell holds, for every layer of the slice, the K and V
+ * rows of one token, plus the token's position and its set of sequence ids (a {@link SequenceSet} bitmask).
+ * A free cell has the empty set. A token with sequence set S at position p attends to every cell whose
+ * position is at most p and whose set intersects S.
+ *
+ * <p>Editing sequences never moves K/V data: {@link #copySequence} adds an id to cells' sets,
+ * {@link #removeSequence} takes it away and frees cells left with no sequence, {@link #keepOnly} drops every
+ * other sequence. Allocation is deterministic: a batch takes the lowest free cells, in batch order.
+ *
+ * <p>Not thread-safe: one pipeline stage owns its cache and applies runs and edits in arrival order.
+ */
+public final class KvCache {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = F.length();
+
+    private final int capacity;
+    private final int layers;
+    private final int kvDim;
+    private final KvType type;
+
+    private final int[] positions;
+    private final long[] sequences;
+    private int used;
+
+    // Per layer of the slice: capacity x kvDim rows, in one of the two storage types.
+    private final float[][] keysF32;
+    private final float[][] valuesF32;
+    private final short[][] keysF16;
+    private final short[][] valuesF16;
+
+    /** Scratch for sorting used cells by (position, cell); preallocated so attention allocates nothing. */
+    private final long[] sortKeys;
+
+    /**
+     * @param capacity cells (the context size: how many tokens, over all sequences, fit at once)
+     * @param layers   layers of the slice this cache serves
+     * @param kvDim    width of one K (or V) row: kv heads x head size
+     */
+    public KvCache(int capacity, int layers, int kvDim, KvType type) {
+        if (capacity <= 0 || layers < 0 || kvDim <= 0) {
+            throw new IllegalArgumentException("KV cache needs capacity > 0 (got " + capacity + "), layers >= 0 (got "
+                    + layers + ") and kvDim > 0 (got " + kvDim + ")");
+        }
+        if ((long) capacity * kvDim > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("KV cache of " + capacity + " cells x " + kvDim
+                    + " values per layer exceeds one array; use a smaller context");
+        }
+        this.capacity = capacity;
+        this.layers = layers;
+        this.kvDim = kvDim;
+        this.type = type;
+        this.positions = new int[capacity];
+        this.sequences = new long[capacity];
+        this.sortKeys = new long[capacity];
+        Arrays.fill(positions, -1);
+        int rowValues = capacity * kvDim;
+        if (type == KvType.F32) {
+            keysF32 = new float[layers][rowValues];
+            valuesF32 = new float[layers][rowValues];
+            keysF16 = valuesF16 = null;
+        } else {
+            keysF16 = new short[layers][rowValues];
+            valuesF16 = new short[layers][rowValues];
+            keysF32 = valuesF32 = null;
+        }
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public int layers() {
+        return layers;
+    }
+
+    public int kvDim() {
+        return kvDim;
+    }
+
+    public KvType type() {
+        return type;
+    }
+
+    /** Cells holding at least one sequence. */
+    public int usedCells() {
+        return used;
+    }
+
+    public int freeCells() {
+        return capacity - used;
+    }
+
+    /** Position of a cell's token, or -1 when the cell is free. */
+    public int position(int cell) {
+        return positions[cell];
+    }
+
+    /** Sequence set of a cell ({@link SequenceSet#EMPTY} when free). */
+    public long sequences(int cell) {
+        return sequences[cell];
+    }
+
+    /** Largest position held by {@code seq}, or -1 when the sequence has no cell. */
+    public int maxPosition(int seq) {
+        long bit = SequenceSet.of(seq);
+        int max = -1;
+        for (int c = 0; c < capacity; c++) if ((sequences[c] & bit) != 0) max = Math.max(max, positions[c]);
+        return max;
+    }
+
+    /** Number of cells whose set contains {@code seq}. */
+    public int cellCount(int seq) {
+        long bit = SequenceSet.of(seq);
+        int n = 0;
+        for (int c = 0; c < capacity; c++) if ((sequences[c] & bit) != 0) n++;
+        return n;
+    }
+
+    // ---- allocation ------------------------------------------------------------------------------------
+
+    /**
+     * Takes the lowest free cells for {@code n} tokens, in order, tagging them with the tokens' positions
+     * and sequence sets. All or nothing: when too few cells are free, nothing changes and a
+     * {@link KvCacheFullException} is thrown.
+     */
+    public void allocate(int n, int[] tokenPositions, long[] tokenSequences, int[] cellsOut) {
+        if (n > capacity - used) throw new KvCacheFullException(n, capacity - used, capacity);
+        for (int i = 0; i < n; i++) {
+            if (tokenSequences[i] == SequenceSet.EMPTY) {
+                throw new IllegalArgumentException("token " + i + " of the batch has an empty sequence set");
+            }
+            if (tokenPositions[i] < 0) {
+                throw new IllegalArgumentException("token " + i + " of the batch has negative position " + tokenPositions[i]);
+            }
+        }
+        int cell = 0;
+        for (int i = 0; i < n; i++) {
+            while (sequences[cell] != SequenceSet.EMPTY) cell++;
+            positions[cell] = tokenPositions[i];
+            sequences[cell] = tokenSequences[i];
+            cellsOut[i] = cell;
+            used++;
+        }
+    }
+
+    /** Frees the given cells (e.g. a cancelled run's cells); already free cells are left alone. */
+    public void free(int[] cells, int n) {
+        for (int i = 0; i < n; i++) freeCell(cells[i]);
+    }
+
+    private void freeCell(int c) {
+        if (sequences[c] != SequenceSet.EMPTY) used--;
+        sequences[c] = SequenceSet.EMPTY;
+        positions[c] = -1;
+    }
+
+    // ---- sequence edits ----------------------------------------------------------------------------------
+
+    /** Adds {@code dst} to the set of every cell of {@code src} with position in [p0, p1); p1 < 0 means no end. */
+    public void copySequence(int src, int dst, int p0, int p1) {
+        long srcBit = SequenceSet.of(src), dstBit = SequenceSet.of(dst);
+        for (int c = 0; c < capacity; c++) {
+            if ((sequences[c] & srcBit) != 0 && inRange(positions[c], p0, p1)) sequences[c] |= dstBit;
+        }
+    }
+
+    /**
+     * Removes {@code seq} from every cell with position in [p0, p1) (p1 < 0: no end) and frees the cells
+     * whose set becomes empty.
+     */
+    public void removeSequence(int seq, int p0, int p1) {
+        long bit = SequenceSet.of(seq);
+        for (int c = 0; c < capacity; c++) {
+            if ((sequences[c] & bit) != 0 && inRange(positions[c], p0, p1)) {
+                if (sequences[c] == bit) freeCell(c);
+                else sequences[c] &= ~bit;
+            }
+        }
+    }
+
+    /** Frees every cell that does not hold {@code seq}, and leaves {@code seq} alone in the sets of the others. */
+    public void keepOnly(int seq) {
+        long bit = SequenceSet.of(seq);
+        for (int c = 0; c < capacity; c++) {
+            if ((sequences[c] & bit) != 0) sequences[c] = bit;
+            else if (sequences[c] != SequenceSet.EMPTY) freeCell(c);
+        }
+    }
+
+    /** Frees every cell. */
+    public void clear() {
+        Arrays.fill(sequences, SequenceSet.EMPTY);
+        Arrays.fill(positions, -1);
+        used = 0;
+    }
+
+    private static boolean inRange(int pos, int p0, int p1) {
+        return pos >= p0 && (p1 < 0 || pos < p1);
+    }
+
+    // ---- attention support ---------------------------------------------------------------------------
+
+    /**
+     * Writes the used cells into {@code out} ordered by position, then by cell index, and returns how many.
+     * Attention visits cells in this order, so a token's result depends only on which (position, K, V) it
+     * sees, not on where in the cache they happen to live: that keeps a token's logits bit-identical
+     * whether it was computed alone, in a batch, or after other runs came and went.
+     */
+    public int usedCellsByPosition(int[] out) {
+        int n = 0;
+        for (int c = 0; c < capacity; c++) {
+            if (sequences[c] != SequenceSet.EMPTY) sortKeys[n++] = ((long) positions[c] << 32) | c;
+        }
+        Arrays.sort(sortKeys, 0, n);
+        for (int i = 0; i < n; i++) out[i] = (int) sortKeys[i];
+        return n;
+    }
+
+    /** Does a token at {@code pos} with sequence set {@code seqs} see {@code cell}? */
+    public boolean visible(int cell, int pos, long seqs) {
+        return (sequences[cell] & seqs) != 0 && positions[cell] <= pos;
+    }
+
+    /** Stores a token's K and V rows ({@code kvDim} values each) in {@code cell} for slice layer {@code layer}. */
+    public void write(int layer, int cell, float[] k, int kOffset, float[] v, int vOffset) {
+        int base = cell * kvDim;
+        if (type == KvType.F32) {
+            System.arraycopy(k, kOffset, keysF32[layer], base, kvDim);
+            System.arraycopy(v, vOffset, valuesF32[layer], base, kvDim);
+        } else {
+            short[] ks = keysF16[layer], vs = valuesF16[layer];
+            for (int i = 0; i < kvDim; i++) {
+                ks[base + i] = Float.floatToFloat16(k[kOffset + i]);
+                vs[base + i] = Float.floatToFloat16(v[vOffset + i]);
+            }
+        }
+    }
+
+    /** Floats of scratch that {@link #dotKey} and {@link #addWeightedValue} need for rows of {@code len} values. */
+    public static int scratchSize(int len) {
+        return len + LANES;
+    }
+
+    /**
+     * Dot product of {@code q[qOffset .. qOffset+len)} with values [from, from+len) of the K row of
+     * {@code cell}. Computed the same way for every call with the same {@code len}: whole vectors of
+     * {@link #LANES} accumulated with FMA, the lanes then summed in index order (not {@code reduceLanes},
+     * whose order may differ between the interpreter and compiled code), then the remaining products one
+     * by one. {@code scratch} holds at least {@link #scratchSize}(len) floats.
+     */
+    public float dotKey(int layer, int cell, int from, float[] q, int qOffset, int len, float[] scratch) {
+        int base = cell * kvDim + from;
+        if (type == KvType.F32) return dot(q, qOffset, keysF32[layer], base, len, scratch);
+        short[] ks = keysF16[layer];
+        for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(ks[base + i]);
+        return dot(q, qOffset, scratch, LANES, len, scratch);
+    }
+
+    /**
+     * {@code out[outOffset + i] += weight * V[cell][from + i]} for i in [0, len): a multiply, then an add,
+     * per element (vectorized where whole vectors fit; the same two roundings either way).
+     */
+    public void addWeightedValue(int layer, int cell, int from, float weight, float[] out, int outOffset, int len,
+                                 float[] scratch) {
+        int base = cell * kvDim + from;
+        float[] values;
+        if (type == KvType.F32) {
+            values = valuesF32[layer];
+        } else {
+            short[] vs = valuesF16[layer];
+            for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(vs[base + i]);
+            values = scratch;
+            base = LANES;
+        }
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += LANES) {
+            FloatVector.fromArray(F, values, base + i).mul(weight)
+                    .add(FloatVector.fromArray(F, out, outOffset + i))
+                    .intoArray(out, outOffset + i);
+        }
+        for (; i < len; i++) out[outOffset + i] += weight * values[base + i];
+    }
+
+    private static float dot(float[] a, int aOffset, float[] b, int bOffset, int len, float[] lanes) {
+        int i = 0;
+        float sum = 0f;
+        int bound = F.loopBound(len);
+        if (bound > 0) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; i < bound; i += LANES) {
+                acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
+            }
+            acc.intoArray(lanes, 0);
+            for (int l = 0; l < LANES; l++) sum += lanes[l];
+        }
+        for (; i < len; i++) sum += a[aOffset + i] * b[bOffset + i];
+        return sum;
+    }
+
+    @Override
+    public String toString() {
+        return "KvCache[" + type + ", " + used + "/" + capacity + " cells, " + layers + " layers x " + kvDim + "]";
+    }
+}

@@ -1,0 +1,167 @@
+package dev.pipeinfer.transformer.kv;
+
+import org.junit.jupiter.api.Test;
+
+import static dev.pipeinfer.transformer.kv.SequenceSet.of;
+import static org.junit.jupiter.api.Assertions.*;
+
+class KvCacheTest {
+
+    private static int[] allocate(KvCache kv, int[] positions, long[] seqs) {
+        int[] cells = new int[positions.length];
+        kv.allocate(positions.length, positions, seqs, cells);
+        return cells;
+    }
+
+    private static int[] range(int from, int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = from + i;
+        return p;
+    }
+
+    private static long[] same(long set, int n) {
+        long[] s = new long[n];
+        java.util.Arrays.fill(s, set);
+        return s;
+    }
+
+    @Test
+    void cellsAreTakenLowestFreeFirstInBatchOrder() {
+        KvCache kv = new KvCache(8, 1, 4, KvType.F32);
+        assertArrayEquals(new int[]{0, 1, 2}, allocate(kv, range(0, 3), same(of(0), 3)));
+        assertArrayEquals(new int[]{3, 4}, allocate(kv, range(0, 2), same(of(1), 2)));
+        kv.removeSequence(0, 1, 2); // frees cell 1
+        assertEquals(4, kv.usedCells());
+        assertArrayEquals(new int[]{1, 5}, allocate(kv, range(3, 2), same(of(0), 2)));
+        assertEquals(3, kv.position(1));
+    }
+
+    @Test
+    void aFullCacheRefusesTheWholeBatchAndChangesNothing() {
+        KvCache kv = new KvCache(4, 1, 4, KvType.F32);
+        allocate(kv, range(0, 3), same(of(0), 3));
+        KvCacheFullException e = assertThrows(KvCacheFullException.class,
+                () -> allocate(kv, range(3, 2), same(of(0), 2)));
+        assertEquals(2, e.needed());
+        assertEquals(1, e.free());
+        assertTrue(e.getMessage().contains("KV cache full"), e.getMessage());
+        assertEquals(3, kv.usedCells());
+        assertEquals(-1, kv.position(3));
+    }
+
+    @Test
+    void copySequenceTagsCellsWithoutMovingThem() {
+        KvCache kv = new KvCache(8, 1, 4, KvType.F32);
+        allocate(kv, range(0, 4), same(of(1), 4));
+        kv.copySequence(1, 0, 1, 3);
+        assertEquals(of(1), kv.sequences(0));
+        assertEquals(of(0, 1), kv.sequences(1));
+        assertEquals(of(0, 1), kv.sequences(2));
+        assertEquals(of(1), kv.sequences(3));
+        assertEquals(2, kv.cellCount(0));
+        kv.copySequence(1, 2, 0, -1); // p1 < 0: to the end
+        assertEquals(4, kv.cellCount(2));
+        assertEquals(4, kv.usedCells());
+    }
+
+    @Test
+    void removeSequenceFreesOnlyCellsLeftWithoutAnySequence() {
+        KvCache kv = new KvCache(8, 1, 4, KvType.F32);
+        allocate(kv, range(0, 4), same(of(0, 1), 4));
+        allocate(kv, new int[]{4}, new long[]{of(1)});
+        kv.removeSequence(1, 2, -1);
+        assertEquals(of(0, 1), kv.sequences(1));
+        assertEquals(of(0), kv.sequences(2));
+        assertEquals(SequenceSet.EMPTY, kv.sequences(4));
+        assertEquals(-1, kv.position(4));
+        assertEquals(4, kv.usedCells());
+        kv.removeSequence(0, 0, -1);
+        assertEquals(2, kv.usedCells(), "cells 0 and 1 still hold sequence 1");
+        assertEquals(1, kv.maxPosition(1));
+        assertEquals(-1, kv.maxPosition(0));
+    }
+
+    @Test
+    void keepOnlyDropsEveryOtherSequence() {
+        KvCache kv = new KvCache(8, 1, 4, KvType.F32);
+        allocate(kv, range(0, 2), same(of(0, 3), 2));
+        allocate(kv, range(2, 2), same(of(3), 2));
+        allocate(kv, range(2, 2), same(of(4), 2));
+        kv.keepOnly(3);
+        assertEquals(4, kv.usedCells());
+        for (int c = 0; c < 4; c++) assertEquals(of(3), kv.sequences(c));
+        assertEquals(SequenceSet.EMPTY, kv.sequences(4));
+        kv.clear();
+        assertEquals(0, kv.usedCells());
+        assertEquals(8, kv.freeCells());
+    }
+
+    @Test
+    void visibilityIsPositionAtMostPAndIntersectingSets() {
+        KvCache kv = new KvCache(8, 1, 4, KvType.F32);
+        allocate(kv, new int[]{0, 1, 2, 2}, new long[]{of(0, 1), of(0, 1), of(0), of(1)});
+        assertTrue(kv.visible(1, 2, of(1)));
+        assertFalse(kv.visible(2, 2, of(1)), "other branch at the same position");
+        assertTrue(kv.visible(3, 2, of(1)));
+        assertFalse(kv.visible(3, 1, of(1)), "a later position is not visible");
+        assertTrue(kv.visible(2, 5, of(0, 7)));
+    }
+
+    @Test
+    void usedCellsAreOrderedByPositionThenCell() {
+        KvCache kv = new KvCache(8, 1, 4, KvType.F32);
+        allocate(kv, new int[]{5, 6, 7}, same(of(0), 3));
+        kv.removeSequence(0, 5, 6);                                    // frees cell 0
+        allocate(kv, new int[]{2, 2}, new long[]{of(1), of(2)});      // cells 0 and 3
+        int[] out = new int[8];
+        int n = kv.usedCellsByPosition(out);
+        assertArrayEquals(new int[]{0, 3, 1, 2}, java.util.Arrays.copyOf(out, n));
+    }
+
+    @Test
+    void f32StorageIsExactAndF16RoundsToNearestHalf() {
+        int dim = 40; // whole vectors plus a tail for every lane count up to 16
+        float[] k = new float[dim], v = new float[dim], q = new float[dim];
+        for (int i = 0; i < dim; i++) {
+            k[i] = (float) Math.sin(0.37 * i + 0.5) * 3.1f;
+            v[i] = (float) Math.cos(0.21 * i) * 0.7f;
+            q[i] = (float) Math.sin(0.11 * i + 1.1);
+        }
+        float[] scratch = new float[KvCache.scratchSize(dim)];
+        for (KvType type : KvType.values()) {
+            KvCache kv = new KvCache(2, 2, dim, type);
+            kv.write(1, 1, k, 0, v, 0);
+            double expectedDot = 0;
+            float[] stored = new float[dim];
+            float[] expectedV = new float[dim];
+            float[] out = new float[dim];
+            for (int i = 0; i < dim; i++) {
+                float ki = type == KvType.F32 ? k[i] : Float.float16ToFloat(Float.floatToFloat16(k[i]));
+                float vi = type == KvType.F32 ? v[i] : Float.float16ToFloat(Float.floatToFloat16(v[i]));
+                stored[i] = ki;
+                expectedDot += (double) q[i] * ki;
+                out[i] = 0.25f * i;
+                expectedV[i] = 0.25f * i + 2f * vi;
+            }
+            float dot = kv.dotKey(1, 1, 0, q, 0, dim, scratch);
+            assertEquals(expectedDot, dot, 1e-5, type.toString());
+            assertEquals(dot, kv.dotKey(1, 1, 0, q, 0, dim, new float[scratch.length]), 0f, "same bits every call");
+            kv.addWeightedValue(1, 1, 0, 2f, out, 0, dim, scratch);
+            assertArrayEquals(expectedV, out, type + ": one multiply and one add per element");
+            assertEquals(dot(q, 8, stored, 8, 8), kv.dotKey(1, 1, 8, q, 8, 8, scratch), 1e-5, "a head's part of the row");
+        }
+    }
+
+    private static double dot(float[] a, int from, float[] b, int bFrom, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i++) s += (double) a[from + i] * b[bFrom + i];
+        return s;
+    }
+
+    @Test
+    void sequenceIdsOutsideTheBitsetAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> of(64));
+        assertThrows(IllegalArgumentException.class, () -> of(-1));
+        assertEquals("{0,5,63}", SequenceSet.toString(of(0, 5, 63)));
+    }
+}
