@@ -66,6 +66,8 @@ final class WorkerSession {
             output = new TcpLink(slice.stageIndex() + "->" + (slice.stageIndex() + 1), config.linkCapacity(), next, true);
         }
         stage = new Stage(slice.stageIndex(), server.where(), compute, input, output, server.pool(), this::stageFailed);
+        output.onWriteFailure(reason -> stageFailed(new Message.Failure(slice.stageIndex(), server.where(),
+                Stage.OUTPUT_FAILED + reason)));
         stage.start();
         Handshake.welcome(session, hello, new Handshake.Welcome("worker " + server.where() + " serving " + slice,
                 compute.embeddingSize()));
