@@ -88,8 +88,11 @@ public final class Pipeline implements AutoCloseable {
         return stages.size();
     }
 
-    /** Sends a run into stage 0; run ids must strictly increase. */
-    public void submit(Run run) throws InterruptedException {
+    /**
+     * Sends a run into stage 0; run ids must strictly increase. Blocks while stage 0's input is full.
+     * Submits and KV edits from several threads are serialized, so their order is one stream.
+     */
+    public synchronized void submit(Run run) throws InterruptedException {
         checkFailure();
         if (run.runId() <= lastSubmittedRun) {
             throw new IllegalArgumentException("run id " + run.runId() + " after " + lastSubmittedRun
@@ -100,7 +103,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /** Sends a KV edit down the ring, ordered with the runs. */
-    public void send(KvEdit edit) throws InterruptedException {
+    public synchronized void send(KvEdit edit) throws InterruptedException {
         checkFailure();
         sendDown(edit);
     }
@@ -114,12 +117,18 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    /** Tells every stage directly to drop these runs; those already done are unaffected. */
+    /**
+     * Tells every stage directly to drop these runs; those already done are unaffected. Never waits
+     * behind the data stream (callable while another thread is blocked in {@link #submit}).
+     */
     public void cancel(long... runIds) {
         for (StageControl stage : stages) stage.cancel(runIds);
     }
 
-    /** The next result or tombstone, waiting as long as the stages are alive. */
+    /**
+     * The next result or tombstone, waiting as long as the stages are alive (and forever if no run is
+     * in flight). One consumer thread at a time.
+     */
     public Message next() throws InterruptedException {
         Message m;
         do {
