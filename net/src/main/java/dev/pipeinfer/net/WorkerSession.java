@@ -45,7 +45,7 @@ final class WorkerSession {
     }
 
     /** Connects the output (next hop or back to the head), starts the stage, and welcomes the head. */
-    void open(WorkerServer.Config config) throws IOException {
+    synchronized void open(WorkerServer.Config config) throws IOException {
         if (compute.isFirst() || compute.isLast() != slice.isLast()) {
             throw session.refuse("the compute for " + slice + " says first=" + compute.isFirst() + ", last=" + compute.isLast());
         }
@@ -102,6 +102,7 @@ final class WorkerSession {
     /** Takes the upstream's DATA connection as this stage's input; false (and refused) if one is already there. */
     synchronized boolean attachInput(TcpConnection conn, Handshake.Hello data) throws IOException {
         if (closed) throw conn.refuse("session " + Long.toHexString(id()) + " has ended");
+        if (stage == null) throw conn.refuse("session " + Long.toHexString(id()) + " is not ready for its input yet");
         if (inputAttached) throw conn.refuse("stage " + slice.stageIndex() + " already has its input connected");
         if (data.stageIndex() != slice.stageIndex()) {
             throw conn.refuse("this worker is stage " + slice.stageIndex() + ", not stage " + data.stageIndex());
