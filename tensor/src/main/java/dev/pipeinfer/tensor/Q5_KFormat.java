@@ -62,13 +62,14 @@ public final class Q5_KFormat extends TensorFormat {
         checkWholeBlocks(k);
         for (int b = 0; b < k / QK; b++) {
             long block = offset + (long) b * BLOCK_BYTES;
-            float d = fp16(src, block);
-            float min = fp16(src, block + 2);
             int y = dstOffset + b * QK;
+            // the scales go to the last 16 floats of this super-block's output, which only the last group
+            // overwrites, after it has read its own: no scratch array needed
+            int scales = y + QK - 16;
+            Q4_KFormat.subBlockScales(src, block, dst, scales);
             for (int g = 0; g < 4; g++) {
-                int sm1 = Q4_KFormat.scaleMin(src, block + 4, 2 * g), sm2 = Q4_KFormat.scaleMin(src, block + 4, 2 * g + 1);
-                float d1 = d * (sm1 & 0xFF), m1 = min * (sm1 >>> 8);
-                float d2 = d * (sm2 & 0xFF), m2 = min * (sm2 >>> 8);
+                FloatVector d1 = FloatVector.broadcast(F, dst[scales + 2 * g]), m1 = FloatVector.broadcast(F, dst[scales + 8 + 2 * g]);
+                FloatVector d2 = FloatVector.broadcast(F, dst[scales + 2 * g + 1]), m2 = FloatVector.broadcast(F, dst[scales + 9 + 2 * g]);
                 long ql = block + 48 + 32L * g;
                 for (int l = 0; l < 32; l += LANES) {
                     IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, ql + l, ByteOrder.LITTLE_ENDIAN)
@@ -102,7 +103,7 @@ public final class Q5_KFormat extends TensorFormat {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int b = 0; b < blocks; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
-                Q4_KFormat.subBlockScales(s, block, lanes);
+                Q4_KFormat.subBlockScales(s, block, lanes, 0);
                 IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 for (int g = 0; g < 4; g++) {

@@ -69,7 +69,10 @@ public final class Q6_KFormat extends TensorFormat {
         checkWholeBlocks(k);
         for (int b = 0; b < k / QK; b++) {
             long block = offset + (long) b * BLOCK_BYTES;
-            float d = fp16(src, block + 208);
+            // the 16 group scales go to the last 16 floats of this super-block's output, which are written
+            // last, after their own scale has been read: no scratch array needed
+            int scales = dstOffset + b * QK + QK - 16;
+            groupScales(src, block, dst, scales);
             for (int half = 0; half < 2; half++) {
                 long ql = block + 64L * half, qh = block + 128 + 32L * half;
                 int sc = 8 * half;
@@ -86,10 +89,10 @@ public final class Q6_KFormat extends TensorFormat {
                     IntVector q2 = hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
                     IntVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
                     IntVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                    ((FloatVector) (q1).convert(VectorOperators.I2F, 0)).mul(d * scale(src, block, sc + is)).intoArray(dst, y + l);
-                    ((FloatVector) (q2).convert(VectorOperators.I2F, 0)).mul(d * scale(src, block, sc + is + 2)).intoArray(dst, y + l + 32);
-                    ((FloatVector) (q3).convert(VectorOperators.I2F, 0)).mul(d * scale(src, block, sc + is + 4)).intoArray(dst, y + l + 64);
-                    ((FloatVector) (q4).convert(VectorOperators.I2F, 0)).mul(d * scale(src, block, sc + is + 6)).intoArray(dst, y + l + 96);
+                    ((FloatVector) (q1).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is]).intoArray(dst, y + l);
+                    ((FloatVector) (q2).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is + 2]).intoArray(dst, y + l + 32);
+                    ((FloatVector) (q3).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is + 4]).intoArray(dst, y + l + 64);
+                    ((FloatVector) (q4).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is + 6]).intoArray(dst, y + l + 96);
                 }
             }
         }
@@ -113,7 +116,7 @@ public final class Q6_KFormat extends TensorFormat {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int b = 0; b < blocks; b++) {
                 long block = base + (long) b * BLOCK_BYTES;
-                groupScales(s, block, lanes);
+                groupScales(s, block, lanes, 0);
                 for (int half = 0; half < 2; half++) {
                     long ql = block + 64L * half, qh = block + 128 + 32L * half;
                     int sc = 8 * half;
@@ -150,9 +153,9 @@ public final class Q6_KFormat extends TensorFormat {
     }
 
     /** The 16 group scales d*scale_i (a scalar call per super-block, kept out of the vector loop). */
-    private static void groupScales(MemorySegment s, long block, float[] out) {
+    private static void groupScales(MemorySegment s, long block, float[] out, int at) {
         float d = fp16(s, block + 208);
-        for (int i = 0; i < 16; i++) out[i] = d * scale(s, block, i);
+        for (int i = 0; i < 16; i++) out[at + i] = d * scale(s, block, i);
     }
 
     @Override
