@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "logits",
         mixinStandardHelpOptions = true,
-        description = {"Evaluate a prompt in one batch and print, for every position, the top-k next tokens and their logits.",
+        description = {"Evaluate a prompt and print, for every position, the top-k next tokens and their logits.",
                 "The prompt is tokenized as llama.cpp does (BOS added when the vocabulary asks for it, special-token "
                         + "texts kept as text). Ties rank the lower id first. The KV cache is F32 by default, as in "
                         + "the reference files."},
@@ -76,7 +77,7 @@ final class LogitsCommand implements Callable<Integer> {
             if (topK < 1 || topK > m.config.vocabSize()) {
                 throw new ErrorReporting.UsageError("--top-k must be in 1.." + m.config.vocabSize() + ", not " + topK);
             }
-            // The cache holds exactly the prompt, evaluated in one batch as the references were.
+            // The cache holds exactly the prompt.
             LayerSlice slice = m.slice(tokens.length, kv);
             List<PositionTopK> positions = evaluate(slice, tokens);
             print(m, tokens, positions);
@@ -95,15 +96,24 @@ final class LogitsCommand implements Callable<Integer> {
         return ids;
     }
 
+    /**
+     * Evaluates the prompt in passes of {@link #PASS} tokens, so a long prompt never needs its whole logit matrix
+     * at once; the engine is batch-invariant, so the logits are those of one batch, as the references were made.
+     */
     private List<PositionTopK> evaluate(LayerSlice slice, int[] tokens) {
-        SliceOutput out = slice.forward(Batch.sequence(tokens, 0, 0, true));
         List<PositionTopK> positions = new ArrayList<>(tokens.length);
-        for (int pos = 0; pos < out.rows(); pos++) {
-            TopTokens top = TopTokens.of(out.data(), out.rowOffset(pos), out.width(), topK);
-            positions.add(new PositionTopK(pos, top.ids(), top.logits()));
+        for (int from = 0; from < tokens.length; from += PASS) {
+            int[] pass = Arrays.copyOfRange(tokens, from, Math.min(tokens.length, from + PASS));
+            SliceOutput out = slice.forward(Batch.sequence(pass, from, 0, true));
+            for (int row = 0; row < out.rows(); row++) {
+                TopTokens top = TopTokens.of(out.data(), out.rowOffset(row), out.width(), topK);
+                positions.add(new PositionTopK(from + row, top.ids(), top.logits()));
+            }
         }
         return positions;
     }
+
+    private static final int PASS = 128;
 
     private void print(LocalModel m, int[] tokens, List<PositionTopK> positions) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
