@@ -302,8 +302,9 @@ final class BenchCommand implements Callable<Integer> {
 
     private static void printMemory(PrintWriter out, String when, ProcessMemory p) {
         if (p == null) return;
-        out.printf(Locale.ROOT, "  %-14s RSS %s (model file pages %s), Java heap used %s of %s committed%n", when,
-                megabytes(p.rssBytes()), megabytes(p.modelRssBytes()), megabytes(p.heapUsedBytes()), megabytes(p.heapCommittedBytes()));
+        out.printf(Locale.ROOT, "  %-14s RSS %s: model file pages %s, other files %s, anonymous %s; Java heap used %s of %s committed%n",
+                when, megabytes(p.rssBytes()), megabytes(p.modelRssBytes()), megabytes(p.rssFileBytes() - p.modelRssBytes()),
+                megabytes(p.rssAnonBytes()), megabytes(p.heapUsedBytes()), megabytes(p.heapCommittedBytes()));
     }
 
     private static String megabytes(long bytes) {

@@ -10,26 +10,37 @@ import java.util.List;
  * it that is pages of the mapped model file, and the Java heap in use after a collection (which should hold
  * no weights: they stay in the mapped file).
  *
+ * <p>Right after {@code System.gc()} the heap may report little committed memory while the RSS still holds the
+ * pages the JVM has not yet given back (G1 uncommits concurrently), so the anonymous part of the RSS is shown too.
+ *
  * @param rssBytes       VmRSS from /proc/self/status, or -1 where there is no /proc (not Linux)
+ * @param rssAnonBytes   RssAnon: heap, JVM-internal memory, thread stacks (the KV cache is on the heap)
+ * @param rssFileBytes   RssFile: pages of mapped files, the model's and the JDK's own
  * @param modelRssBytes  resident pages of mappings of the model file (Rss lines of /proc/self/smaps), or -1
  * @param heapUsedBytes  heap in use after {@code System.gc()}
  * @param heapCommittedBytes heap the JVM has reserved from the OS (part of the RSS once touched)
  */
-record ProcessMemory(long rssBytes, long modelRssBytes, long heapUsedBytes, long heapCommittedBytes) {
+record ProcessMemory(long rssBytes, long rssAnonBytes, long rssFileBytes, long modelRssBytes, long heapUsedBytes, long heapCommittedBytes) {
 
     static ProcessMemory now(Path modelFile) {
         System.gc();
         Runtime rt = Runtime.getRuntime();
-        return new ProcessMemory(rss(), residentPagesOf(modelFile), rt.totalMemory() - rt.freeMemory(), rt.totalMemory());
+        List<String> status = statusLines();
+        return new ProcessMemory(field(status, "VmRSS:"), field(status, "RssAnon:"), field(status, "RssFile:"), residentPagesOf(modelFile), rt.totalMemory() - rt.freeMemory(), rt.totalMemory());
     }
 
-    private static long rss() {
+    private static List<String> statusLines() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return kilobytes(line);
-            }
+            return Files.readAllLines(Path.of("/proc/self/status"));
         } catch (IOException | RuntimeException e) {
-            // no /proc: reported as unknown
+            return List.of(); // no /proc: every field is reported as unknown
+        }
+    }
+
+    /** A kB field of /proc/self/status, in bytes, or -1. */
+    private static long field(List<String> status, String name) {
+        for (String line : status) {
+            if (line.startsWith(name)) return kilobytes(line);
         }
         return -1;
     }

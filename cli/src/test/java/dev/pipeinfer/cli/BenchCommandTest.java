@@ -46,6 +46,9 @@ class BenchCommandTest {
             JsonNode m = memory.get(when);
             assertTrue(m.get("rss_bytes").asLong() > 0 && m.get("heap_used_bytes").asLong() > 0, m.toString());
             assertTrue(m.get("model_rss_bytes").asLong() <= 1185376 + 4096, "only the model file's pages: " + m);
+            assertTrue(m.get("model_rss_bytes").asLong() <= m.get("rss_file_bytes").asLong(), "the model's pages are file pages: " + m);
+            assertTrue(m.get("rss_anon_bytes").asLong() + m.get("rss_file_bytes").asLong() <= m.get("rss_bytes").asLong(),
+                    "VmRSS = RssAnon + RssFile + RssShmem: " + m);
         }
         assertTrue(memory.get("after_run").get("model_rss_bytes").asLong() >= 900_000, "decoding touched every weight: " + memory);
     }
