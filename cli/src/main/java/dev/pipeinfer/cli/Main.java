@@ -18,8 +18,8 @@ import picocli.CommandLine.ScopeType;
                 "  pipeinfer --model testdata/models/stories260K.gguf --prompt \"Once upon a time\" -n 64",
                 "  pipeinfer --model M --prompt P --local-stages 2        # two pipeline stages in this process",
                 "  pipeinfer worker --model M --listen 127.0.0.1:7071      # then --stages 127.0.0.1:7071 on the head"},
-        subcommands = {InspectCommand.class, TokenizeCommand.class, WorkerCommand.class, SynthCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, TokenizeCommand.class, LogitsCommand.class, PerplexityCommand.class,
+                BenchCommand.class, WorkerCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec
