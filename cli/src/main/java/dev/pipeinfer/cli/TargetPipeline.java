@@ -32,6 +32,7 @@ final class TargetPipeline implements AutoCloseable {
     private final GgufFile file;
     private final ModelConfig config;
     private final List<ComputePool> pools = new ArrayList<>();
+    private final List<LayerSliceCompute> localComputes = new ArrayList<>();
     private final int[] bounds;
     private final int contextSize;
     private Pipeline pipeline;
@@ -84,8 +85,10 @@ final class TargetPipeline implements AutoCloseable {
         for (int i = 0; i < localCount; i++) {
             ComputePool pool = new ComputePool(threadsPerStage);
             pools.add(pool);
-            computes.add(new LayerSliceCompute(LayerSlice.load(file, bounds[i], bounds[i + 1], i == 0,
-                    i == stageCount - 1, sliceOptions, pool)));
+            LayerSliceCompute compute = new LayerSliceCompute(LayerSlice.load(file, bounds[i], bounds[i + 1], i == 0,
+                    i == stageCount - 1, sliceOptions, pool));
+            localComputes.add(compute);
+            computes.add(compute);
         }
         TcpPipeline.HeadConfig net = TcpPipeline.HeadConfig.defaults(file.fingerprint())
                 .withWire(WireType.parse(o.wire))
@@ -133,6 +136,11 @@ final class TargetPipeline implements AutoCloseable {
 
     Pipeline pipeline() {
         return pipeline;
+    }
+
+    /** The stages computed in this process (all of them unless workers are remote), stage 0 first. */
+    List<LayerSliceCompute> localComputes() {
+        return List.copyOf(localComputes);
     }
 
     int contextSize() {

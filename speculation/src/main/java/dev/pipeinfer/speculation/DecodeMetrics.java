@@ -1,6 +1,8 @@
 package dev.pipeinfer.speculation;
 
+import dev.pipeinfer.pipeline.StageStats;
 import java.util.Arrays;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -11,7 +13,7 @@ import java.util.Map;
  */
 public final class DecodeMetrics {
     private final String mode;
-    private final long startNanos = System.nanoTime();
+    private long startNanos = System.nanoTime();
     private long promptDoneNanos;
     private int promptTokens;
     private long[] tokenNanos = new long[64];
@@ -23,8 +25,20 @@ public final class DecodeMetrics {
     long runsLaunched;
     long runsCancelled;
 
+    // From the stages' counters, over this generation (see stages()).
+    private long stageComputeNanos;
+    private long cancelledComputeNanos;
+    private long bytesSent;
+    private long[] stageHeapBytes = new long[0];
+    private long headResidentBytes = -1;
+
     public DecodeMetrics(String mode) {
         this.mode = mode;
+    }
+
+    /** Restarts the clock (when setting up took time that is not part of the generation). */
+    void restart() {
+        startNanos = System.nanoTime();
     }
 
     void promptDone(int tokens) {
@@ -39,6 +53,57 @@ public final class DecodeMetrics {
 
     void finish() {
         endNanos = System.nanoTime();
+    }
+
+    /**
+     * Takes what the stages did during this generation from their counters before and after it: compute
+     * time, compute time spent on runs that were then cancelled, bytes sent over all links, and each
+     * node's heap; plus this process's resident set.
+     */
+    public void stages(List<StageStats> before, List<StageStats> after) {
+        stageComputeNanos = cancelledComputeNanos = bytesSent = 0;
+        stageHeapBytes = new long[after.size()];
+        for (int i = 0; i < after.size(); i++) {
+            StageStats a = after.get(i);
+            StageStats b = i < before.size() ? before.get(i) : null;
+            stageComputeNanos += a.computeNanos() - (b == null ? 0 : b.computeNanos());
+            cancelledComputeNanos += a.cancelledComputeNanos() - (b == null ? 0 : b.cancelledComputeNanos());
+            bytesSent += a.bytesSent() - (b == null ? 0 : b.bytesSent());
+            stageHeapBytes[i] = a.heapUsedBytes();
+        }
+        headResidentBytes = residentSetBytes();
+    }
+
+    /** VmRSS of this process from /proc/self/status, or -1 where there is no such file. */
+    static long residentSetBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    String[] parts = line.substring(6).trim().split("\\s+");
+                    return Long.parseLong(parts[0]) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or unreadable: unknown
+        }
+        return -1;
+    }
+
+    public double cancelledComputeMillis() {
+        return cancelledComputeNanos / 1e6;
+    }
+
+    public double stageComputeMillis() {
+        return stageComputeNanos / 1e6;
+    }
+
+    /** Bytes sent over all links per generated token. */
+    public double bytesPerToken() {
+        return generated == 0 ? 0 : (double) bytesSent / generated;
+    }
+
+    public long headResidentBytes() {
+        return headResidentBytes;
     }
 
     public String mode() {
@@ -138,6 +203,11 @@ public final class DecodeMetrics {
         m.put("acceptance_rate", round(acceptanceRate()));
         m.put("runs_launched", runsLaunched);
         m.put("runs_cancelled", runsCancelled);
+        m.put("stage_compute_ms", round(stageComputeMillis()));
+        m.put("cancelled_compute_ms", round(cancelledComputeMillis()));
+        m.put("bytes_per_token", round(bytesPerToken()));
+        m.put("stage_heap_bytes", stageHeapBytes.clone());
+        m.put("head_rss_bytes", headResidentBytes);
         return m;
     }
 

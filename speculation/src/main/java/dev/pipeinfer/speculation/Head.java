@@ -41,11 +41,29 @@ public final class Head {
         return contextSize;
     }
 
+    /** A fresh run id, for callers that build their runs themselves. */
+    public long newRunId() {
+        return nextRunId++;
+    }
+
     /** Submits a run of tokens with one sequence set per token; returns its id. */
     public long submit(RunKind kind, int[] tokens, int[] positions, long[] sequenceSets, int[] outputRows,
                        ResultForm form) throws InterruptedException {
         long id = nextRunId++;
         pipeline.submit(Run.ofTokens(new RunHeader(id, kind, positions, sequenceSets, outputRows, form), tokens));
+        return id;
+    }
+
+    /**
+     * Sends a marker behind everything sent so far: a one-token run that is cancelled before it leaves, so
+     * every stage forwards its tombstone without computing it. When the tombstone for the returned id comes
+     * out of the pipeline, every stage has applied all earlier runs and KV edits.
+     */
+    public long submitMarker() throws InterruptedException {
+        long id = nextRunId++;
+        pipeline.cancel(id);
+        pipeline.submit(Run.ofTokens(new RunHeader(id, RunKind.STEP, new int[] {0}, new long[] {1L << 63}, new int[0],
+                ResultForm.ARGMAX), new int[] {0}));
         return id;
     }
 

@@ -4,7 +4,8 @@ import dev.pipeinfer.pipeline.Result;
 import dev.pipeinfer.pipeline.ResultForm;
 import dev.pipeinfer.pipeline.RunKind;
 import dev.pipeinfer.transformer.sampling.Sampler;
-import java.util.ArrayDeque;
+import dev.pipeinfer.pipeline.StageStats;
+import java.util.List;
 import java.util.Arrays;
 
 /**
@@ -12,8 +13,6 @@ import java.util.Arrays;
  * a time. With N stages only one of them works at any moment during generation; the others wait.
  */
 public final class IterativeDecoder implements Decoder {
-    /** Prompt tokens per run: large enough to fill the kernels' batch, small enough to pipeline a long prompt. */
-    static final int PROMPT_CHUNK = 64;
     private static final long SEQ_0 = 1L;
 
     private final Head head;
@@ -29,9 +28,10 @@ public final class IterativeDecoder implements Decoder {
 
     @Override
     public GenerationResult generate(GenerationRequest request, TokenListener listener) throws InterruptedException {
+        List<StageStats> before = head.pipeline().stats();
         DecodeMetrics metrics = new DecodeMetrics(mode());
         Sampler sampler = new Sampler(request.sampling(), head.vocabSize());
-        ResultForm form = request.sampling().isGreedy() ? ResultForm.ARGMAX : ResultForm.LOGITS;
+        ResultForm form = PromptRuns.formFor(request.sampling());
         int[] prompt = request.prompt();
         if (prompt.length >= head.contextSize()) {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "
@@ -40,7 +40,7 @@ public final class IterativeDecoder implements Decoder {
         head.clearCaches();
         for (int t : prompt) sampler.accept(t);
 
-        Result last = evaluatePrompt(prompt, form);
+        Result last = PromptRuns.evaluate(head, prompt, form);
         metrics.promptDone(prompt.length);
 
         int[] out = new int[Math.min(request.maxTokens(), 1024)];
@@ -70,33 +70,8 @@ public final class IterativeDecoder implements Decoder {
             last = head.nextResult(id);
         }
         metrics.finish();
+        metrics.stages(before, head.pipeline().stats());
         return new GenerationResult(Arrays.copyOf(out, generated), stop, metrics);
     }
 
-    /**
-     * Sends the prompt in chunks, keeping as many in flight as there are stages (plus one) so the stages
-     * work on successive chunks at the same time; returns the result carrying the last prompt position's
-     * logits.
-     */
-    private Result evaluatePrompt(int[] prompt, ResultForm form) throws InterruptedException {
-        int inFlightLimit = head.pipeline().stageCount() + 1;
-        ArrayDeque<Long> inFlight = new ArrayDeque<>();
-        Result last = null;
-        for (int start = 0; start < prompt.length; start += PROMPT_CHUNK) {
-            int n = Math.min(PROMPT_CHUNK, prompt.length - start);
-            int[] positions = new int[n];
-            long[] sequences = new long[n];
-            for (int i = 0; i < n; i++) {
-                positions[i] = start + i;
-                sequences[i] = SEQ_0;
-            }
-            boolean isLast = start + n == prompt.length;
-            int[] outputs = isLast ? new int[] {n - 1} : new int[0];
-            if (inFlight.size() == inFlightLimit) last = head.nextResult(inFlight.removeFirst());
-            inFlight.addLast(head.submit(RunKind.PROMPT, Arrays.copyOfRange(prompt, start, start + n), positions,
-                    sequences, outputs, form));
-        }
-        while (!inFlight.isEmpty()) last = head.nextResult(inFlight.removeFirst());
-        return last;
-    }
 }
