@@ -22,6 +22,13 @@ pipeinfer_select_jdk() {
     fi
   done
   set -f
+  echo "pipeinfer: JDK 25 is required but none was found (JAVA_HOME=${JAVA_HOME:-unset}, nothing newer in /usr/lib/jvm)" >&2
   return 0
 }
 pipeinfer_select_jdk
+# Maven's own dependencies still call sun.misc.Unsafe, which JDK 24+ warns about on every build; the flag
+# that silences it only exists there (an older JVM refuses to start with it).
+if [ -n "${JAVA_HOME-}" ] && [ "$(pipeinfer_jdk_major "$JAVA_HOME")" -ge 24 ] 2>/dev/null; then
+  MAVEN_OPTS="${MAVEN_OPTS-} --sun-misc-unsafe-memory-access=allow"
+  export MAVEN_OPTS
+fi

@@ -19,7 +19,8 @@ import picocli.CommandLine.ScopeType;
                 "  pipeinfer --model M --prompt P --local-stages 2        # two pipeline stages in this process",
                 "  pipeinfer --model M --draft D --prompt P --local-stages 2   # PipeInfer speculation with a draft model",
                 "  pipeinfer worker --model M --listen 127.0.0.1:7071      # then --stages 127.0.0.1:7071 on the head"},
-        subcommands = {InspectCommand.class, TokenizeCommand.class, SynthCommand.class, BenchModesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, TokenizeCommand.class, LogitsCommand.class, PerplexityCommand.class,
+                BenchCommand.class, BenchModesCommand.class, WorkerCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec

@@ -12,29 +12,81 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * A {@link Link} over TCP. Sending encodes straight onto the sending connection; receiving is fed by
- * a reader thread that decodes frames from the receiving connection into a small bounded inbox, so
- * the network transfer of the next run overlaps the compute of the current one, and a full inbox
- * holds the sender back through TCP flow control.
+ * A {@link Link} over TCP. Both directions are decoupled from the stage thread by small bounded
+ * queues: a writer thread takes messages from an outbox and encodes them onto the sending connection,
+ * and a reader thread decodes frames from the receiving connection into an inbox. So a stage computes
+ * its next run while the previous one's activations are still on the wire (DESIGN section 1: the
+ * pipeline should tolerate slow interconnects), and full queues hold producers back through TCP flow
+ * control. A write that fails ends the link: the next {@link #send} throws with the reason.
  *
- * <p>Either side may be attached later (a worker's stage starts before its upstream connects).
+ * <p>The receiving side may be attached later (a worker's stage starts before its upstream connects).
  */
 public final class TcpLink implements Link {
+    /** How long {@link #close} lets the writer finish what is queued before cutting the connection. */
+    private static final long DRAIN_MILLIS = 1000;
+
     private final String name;
     private final InMemoryLink inbox;
-    private volatile TcpConnection sender;
+    private final InMemoryLink outbox;
+    private final TcpConnection sender;
     private volatile TcpConnection receiver;
     private final boolean ownsSender;
+    private final Thread writer;
+    private volatile String writeFailure;
+    private volatile Consumer<String> onWriteFailure = reason -> { };
 
     /**
+     * @param capacity   messages each queue (inbox, outbox) holds before the producer waits
+     * @param sender     the connection to send on, or null for a receive-only link
      * @param ownsSender whether closing the link closes the sending connection (false when the
      *                   connection is a session shared with control traffic)
      */
-    public TcpLink(String name, int inboxCapacity, TcpConnection sender, boolean ownsSender) {
+    public TcpLink(String name, int capacity, TcpConnection sender, boolean ownsSender) {
         this.name = name;
-        this.inbox = new InMemoryLink(name, inboxCapacity);
+        this.inbox = new InMemoryLink(name, capacity);
+        this.outbox = new InMemoryLink(name + " outbox", capacity);
         this.sender = sender;
         this.ownsSender = ownsSender;
+        this.writer = sender == null ? null : Thread.ofVirtual().name("tcp-write " + sender.peer()).start(this::write);
+    }
+
+    private void write() {
+        try {
+            while (true) {
+                Message m = outbox.receive();
+                try {
+                    sender.send(m);
+                } catch (IOException | RuntimeException e) {
+                    writeFailure = e instanceof IOException ? "broken: " + e.getMessage()
+                            : "cannot send " + m + ": " + e.getMessage();
+                    outbox.close(writeFailure);
+                    releaseQueued();
+                    // Tell someone now: the stage may have nothing more to send for a long time.
+                    onWriteFailure.accept("link " + describe() + " " + writeFailure);
+                    return;
+                }
+            }
+        } catch (InterruptedException | LinkClosedException e) {
+            // closed: everything queued before the close has been written
+        } finally {
+            if (ownsSender) sender.close();
+        }
+    }
+
+    /** Who hears at once when a write fails (the message that failed is lost, so the pipeline must end). */
+    public void onWriteFailure(Consumer<String> listener) {
+        this.onWriteFailure = listener;
+    }
+
+    private void releaseQueued() {
+        try {
+            Message m;
+            while ((m = outbox.poll(0, TimeUnit.MILLISECONDS)) != null) {
+                if (m instanceof dev.pipeinfer.pipeline.Run run) run.release();
+            }
+        } catch (InterruptedException | LinkClosedException ignored) {
+            // drained
+        }
     }
 
     /**
@@ -75,15 +127,15 @@ public final class TcpLink implements Link {
     }
 
     @Override
-    public void send(Message message) {
-        TcpConnection c = sender;
-        if (c == null) throw new LinkClosedException("link " + name + " has no connection to send on");
+    public void send(Message message) throws InterruptedException {
+        if (sender == null) throw new LinkClosedException("link " + name + " has no connection to send on");
+        String failed = writeFailure;
+        if (failed != null) throw new LinkClosedException("link " + describe() + " " + failed);
         try {
-            c.send(message);
-        } catch (IOException e) {
-            throw new LinkClosedException("link " + describe() + " broken: " + e.getMessage(), e);
-        } catch (IllegalArgumentException e) {
-            throw new LinkClosedException("link " + describe() + " cannot send " + message + ": " + e.getMessage(), e);
+            outbox.send(message);
+        } catch (LinkClosedException e) {
+            failed = writeFailure;
+            throw new LinkClosedException("link " + describe() + " " + (failed != null ? failed : "is closed"), e);
         }
     }
 
@@ -97,13 +149,24 @@ public final class TcpLink implements Link {
         return inbox.poll(timeout, unit);
     }
 
+    /**
+     * Ends the link: the writer sends what is queued (waiting at most a second for a slow peer) and
+     * closes the sending connection if it owns it; the receiving connection is closed.
+     */
     @Override
     public void close() {
         inbox.close("closed");
-        TcpConnection c = sender;
-        if (ownsSender && c != null) c.close();
+        outbox.close("closed");
+        if (writer != null) {
+            try {
+                if (!writer.join(java.time.Duration.ofMillis(DRAIN_MILLIS)) && ownsSender) sender.close();
+            } catch (InterruptedException e) {
+                if (ownsSender) sender.close();
+                Thread.currentThread().interrupt();
+            }
+        }
         TcpConnection r = receiver;
-        if (r != null && r != c) r.close();
+        if (r != null && r != sender) r.close();
     }
 
     @Override
@@ -114,8 +177,7 @@ public final class TcpLink implements Link {
 
     @Override
     public long bytesSent() {
-        TcpConnection c = sender;
-        return c == null ? 0 : c.bytesSent();
+        return sender == null ? 0 : sender.bytesSent();
     }
 
     @Override

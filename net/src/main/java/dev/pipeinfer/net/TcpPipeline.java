@@ -5,6 +5,7 @@ import dev.pipeinfer.pipeline.FailureLatch;
 import dev.pipeinfer.pipeline.InMemoryLink;
 import dev.pipeinfer.pipeline.Link;
 import dev.pipeinfer.pipeline.LocalStageControl;
+import dev.pipeinfer.pipeline.Message;
 import dev.pipeinfer.pipeline.Pipeline;
 import dev.pipeinfer.pipeline.Stage;
 import dev.pipeinfer.pipeline.StageCompute;
@@ -104,6 +105,7 @@ public final class TcpPipeline {
                     sessionId, config.fingerprint(), 1, stageCount, workers.getFirst().firstLayer(),
                     workers.getFirst().lastLayer(), config.wire(), config.threads(), "", config.key() != null));
             TcpLink toWorker1 = new TcpLink("0->1", capacity, data, true);
+            toWorker1.onWriteFailure(reason -> failures.report(new Message.Failure(0, "head", Stage.OUTPUT_FAILED + reason)));
             opened.add(toWorker1);
 
             InMemoryLink submit = new InMemoryLink("head->0", capacity);

@@ -142,7 +142,13 @@ public final class WorkerServer implements AutoCloseable {
                 Socket socket = server.accept();
                 Thread.ofVirtual().name("worker-conn").start(() -> handle(socket));
             } catch (IOException e) {
-                if (!closed) status.accept("worker " + where() + ": accept failed: " + e.getMessage());
+                if (closed) return;
+                status.accept("worker " + where() + ": accept failed: " + e.getMessage());
+                try {
+                    Thread.sleep(100); // e.g. out of file descriptors: do not spin
+                } catch (InterruptedException interrupted) {
+                    return;
+                }
             }
         }
     }

@@ -45,7 +45,7 @@ final class WorkerSession {
     }
 
     /** Connects the output (next hop or back to the head), starts the stage, and welcomes the head. */
-    void open(WorkerServer.Config config) throws IOException {
+    synchronized void open(WorkerServer.Config config) throws IOException {
         if (compute.isFirst() || compute.isLast() != slice.isLast()) {
             throw session.refuse("the compute for " + slice + " says first=" + compute.isFirst() + ", last=" + compute.isLast());
         }
@@ -66,6 +66,8 @@ final class WorkerSession {
             output = new TcpLink(slice.stageIndex() + "->" + (slice.stageIndex() + 1), config.linkCapacity(), next, true);
         }
         stage = new Stage(slice.stageIndex(), server.where(), compute, input, output, server.pool(), this::stageFailed);
+        output.onWriteFailure(reason -> stageFailed(new Message.Failure(slice.stageIndex(), server.where(),
+                Stage.OUTPUT_FAILED + reason)));
         stage.start();
         Handshake.welcome(session, hello, new Handshake.Welcome("worker " + server.where() + " serving " + slice,
                 compute.embeddingSize()));
@@ -100,6 +102,7 @@ final class WorkerSession {
     /** Takes the upstream's DATA connection as this stage's input; false (and refused) if one is already there. */
     synchronized boolean attachInput(TcpConnection conn, Handshake.Hello data) throws IOException {
         if (closed) throw conn.refuse("session " + Long.toHexString(id()) + " has ended");
+        if (stage == null) throw conn.refuse("session " + Long.toHexString(id()) + " is not ready for its input yet");
         if (inputAttached) throw conn.refuse("stage " + slice.stageIndex() + " already has its input connected");
         if (data.stageIndex() != slice.stageIndex()) {
             throw conn.refuse("this worker is stage " + slice.stageIndex() + ", not stage " + data.stageIndex());

@@ -86,6 +86,8 @@ class FuzzTest {
             assertTrue(status.stream().noneMatch(s -> s.contains("internal error")),
                     status.stream().filter(s -> s.contains("internal error")).limit(5).toList().toString());
             assertTrue(worker.largestReadBuffer() <= FRAME_LIMIT, "read buffer " + worker.largestReadBuffer());
+            assertTrue(worker.largestReadBuffer() > TcpConnection.HANDSHAKE_FRAME_LIMIT,
+                    "some authenticated frame claimed more than the handshake limit: " + worker.largestReadBuffer());
             assertTrue(worker.connectionsRefused() > cases / 2, "the fuzzer was refused " + worker.connectionsRefused() + " times");
             long protocolErrors = status.stream().filter(s -> s.contains("protocol error")).count();
             assertTrue(protocolErrors > cases / 4, protocolErrors + " protocol errors logged");
@@ -127,7 +129,11 @@ class FuzzTest {
                 }
                 fixChecksum(f);
             }
-            case 2 -> b.putInt(0, random.nextBoolean() ? -1 - random.nextInt(1000) : FRAME_LIMIT + random.nextInt(1 << 20));
+            case 2 -> b.putInt(0, switch (random.nextInt(3)) {                               // length: beyond 2 GiB,
+                case 0 -> -1 - random.nextInt(1000);                                         // over the limit, or
+                case 1 -> FRAME_LIMIT + 1 + random.nextInt(1 << 20);                         // allowed only after
+                default -> TcpConnection.HANDSHAKE_FRAME_LIMIT + random.nextInt(FRAME_LIMIT - TcpConnection.HANDSHAKE_FRAME_LIMIT);
+            });                                                                              // the handshake
             case 3 -> {                                                                     // any type byte
                 f[4] = (byte) random.nextInt(256);
                 fixChecksum(f);

@@ -80,6 +80,53 @@ class TcpPipelineTest {
     }
 
     @Test
+    void runsCancelledBeforeSubmissionComeBackAsTombstonesInTheirPlace() throws Exception {
+        List<Message> stream = FakeModel.stream(31, 150, VOCAB);
+        // Cancel every third speculative run; the reference simply never sees them.
+        java.util.Set<Long> cancel = new java.util.HashSet<>();
+        FakeModel reference = new FakeModel(FakeStageCompute.chain(3, LAYERS, EMBD, VOCAB));
+        List<Message> expected = new ArrayList<>();
+        int speculative = 0;
+        for (Message m : stream) {
+            if (m instanceof Run r && r.header().kind() == RunKind.SPECULATIVE && speculative++ % 3 == 0) {
+                cancel.add(r.runId());
+                expected.add(new Message.Cancelled(r.runId(), 0));
+            } else {
+                Result res = reference.apply(m);
+                if (res != null) expected.add(res);
+            }
+        }
+        assertTrue(cancel.size() > 10, "enough cancellations: " + cancel.size());
+        List<FakeStageCompute> stages = FakeStageCompute.chain(3, LAYERS, EMBD, VOCAB);
+        try (Pipeline pipeline = LoopbackCluster.start(stages, bounds(3), config(), line -> { })) {
+            assertEquals(expected, FakeModel.drive(pipeline, stream, cancel));
+        }
+        for (long id : cancel) assertTrue(stages.stream().noneMatch(s -> s.events().contains("run " + id)));
+    }
+
+    @Test
+    void aRunLargerThanTheFrameLimitEndsThePipelineWithTheReason() throws Exception {
+        TcpPipeline.HeadConfig small = new TcpPipeline.HeadConfig(FINGERPRINT, null, WireType.F32, 0, 4096,
+                Duration.ofSeconds(10), new Pipeline.Options(2, Duration.ofSeconds(30)));
+        int n = 100; // 100 x 16 f32 activations = 6400 bytes after stage 0
+        int[] positions = new int[n], tokens = new int[n];
+        long[] sets = new long[n];
+        for (int i = 0; i < n; i++) {
+            positions[i] = i;
+            sets[i] = 1;
+        }
+        try (Pipeline pipeline = LoopbackCluster.start(FakeStageCompute.chain(2, LAYERS, EMBD, VOCAB), bounds(2), small,
+                line -> { })) {
+            pipeline.submit(Run.ofTokens(new RunHeader(1, RunKind.PROMPT, positions, sets, new int[]{n - 1},
+                    ResultForm.ARGMAX), tokens));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(dev.pipeinfer.pipeline.StageFailureException.class,
+                    pipeline::next);
+            assertEquals(0, e.stageIndex());
+            assertTrue(e.getMessage().contains("exceeds the frame limit of 4096 bytes"), e.getMessage());
+        }
+    }
+
+    @Test
     void halfPrecisionWireGivesCloseButNotExactResults() throws Exception {
         List<Message> stream = FakeModel.stream(99, 60, VOCAB).stream()
                 .map(m -> m instanceof Run r ? Run.ofTokens(new RunHeader(r.runId(), r.header().kind(), r.header().positions(),

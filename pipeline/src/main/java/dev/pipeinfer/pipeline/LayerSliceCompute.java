@@ -5,12 +5,13 @@ import dev.pipeinfer.transformer.ForwardCancelledException;
 import dev.pipeinfer.transformer.LayerSlice;
 import dev.pipeinfer.transformer.SliceOutput;
 import dev.pipeinfer.transformer.kv.KvCache;
+
 import java.util.function.BooleanSupplier;
 
 /**
- * A pipeline stage that computes a transformer {@link LayerSlice}: the bridge between the stage loop's
- * messages and the engine's batches. Runs become batches with the same positions, sequence sets and
- * output rows; KV edits become the slice's cache operations, applied in stream order.
+ * A stage computed by the engine: one {@link LayerSlice} (its layers, its own KV cache). Runs become
+ * {@link Batch}es, a cancelled forward pass (which frees its KV cells itself) becomes {@code false},
+ * logits rows go to the result sink, and KV edits map one to one onto the cache's sequence operations.
  */
 public final class LayerSliceCompute implements StageCompute {
     private final LayerSlice slice;
@@ -42,11 +43,11 @@ public final class LayerSliceCompute implements StageCompute {
     public boolean compute(RunHeader run, int[] tokens, Activations in, Activations out, ResultSink results,
                            BooleanSupplier cancelled) {
         int n = run.tokenCount();
-        boolean[] outputs = new boolean[n];
-        for (int row : run.outputRows()) outputs[row] = true;
+        boolean[] wanted = new boolean[n];
+        for (int row : run.outputRows()) wanted[row] = true;
         Batch batch = tokens != null
-                ? Batch.ofTokens(tokens, run.positions(), run.sequenceSets(), outputs)
-                : Batch.ofActivations(in.data(), n, in.width(), run.positions(), run.sequenceSets(), outputs);
+                ? Batch.ofTokens(tokens, run.positions(), run.sequenceSets(), wanted)
+                : Batch.ofActivations(in.data(), n, in.width(), run.positions(), run.sequenceSets(), wanted);
         SliceOutput output;
         try {
             output = slice.forward(batch, cancelled);
@@ -71,5 +72,10 @@ public final class LayerSliceCompute implements StageCompute {
                 case KvEdit.Keep k -> kv.keepOnly(k.seq());
             }
         }
+    }
+
+    @Override
+    public String toString() {
+        return "LayerSliceCompute[" + slice + "]";
     }
 }

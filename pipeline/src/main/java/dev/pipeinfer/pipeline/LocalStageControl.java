@@ -27,6 +27,7 @@ public final class LocalStageControl implements StageControl {
 
     @Override
     public Message.Pong ping(Duration timeout) {
+        if (!stage.isAlive()) throw new StageFailureException(stage.index(), stage.where(), "stage thread has ended");
         return stage.pong(0);
     }
 

@@ -102,8 +102,11 @@ public final class Pipeline implements AutoCloseable {
         return stages.size();
     }
 
-    /** Sends a run into stage 0; run ids must strictly increase. */
-    public void submit(Run run) throws InterruptedException {
+    /**
+     * Sends a run into stage 0; run ids must strictly increase. Blocks while stage 0's input is full.
+     * Submits and KV edits from several threads are serialized, so their order is one stream.
+     */
+    public synchronized void submit(Run run) throws InterruptedException {
         checkFailure();
         if (run.runId() <= lastSubmittedRun) {
             throw new IllegalArgumentException("run id " + run.runId() + " after " + lastSubmittedRun
@@ -114,7 +117,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /** Sends a KV edit down the ring, ordered with the runs. */
-    public void send(KvEdit edit) throws InterruptedException {
+    public synchronized void send(KvEdit edit) throws InterruptedException {
         checkFailure();
         sendDown(edit);
     }
@@ -128,12 +131,18 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    /** Tells every stage directly to drop these runs; those already done are unaffected. */
+    /**
+     * Tells every stage directly to drop these runs; those already done are unaffected. Never waits
+     * behind the data stream (callable while another thread is blocked in {@link #submit}).
+     */
     public void cancel(long... runIds) {
         for (StageControl stage : stages) stage.cancel(runIds);
     }
 
-    /** The next result or tombstone, waiting as long as the stages are alive. */
+    /**
+     * The next result or tombstone, waiting as long as the stages are alive (and forever if no run is
+     * in flight). One consumer thread at a time.
+     */
     public Message next() throws InterruptedException {
         Message m;
         do {
@@ -179,17 +188,20 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Throws the pipeline's failure, if any, naming the root cause: when a stage reports only that
-     * its input ended, the stage upstream of it is asked whether it is alive, and if it is not, that
-     * stage is named instead (a dead worker is seen by its successor and by the head in either order).
+     * Throws the pipeline's failure, if any, naming the root cause. A dead worker is noticed by its
+     * neighbours (input ended, output failed) and by the head (session lost) in any order; when the
+     * first report is only such a consequence, the neighbour it points at is asked whether it is
+     * alive, and if it is not, that neighbour is named instead.
      */
     private void checkFailure() {
         Message.Failure f = failures.get();
         if (f == null) return;
-        while (f.reason().startsWith(Stage.INPUT_ENDED) && f.stageIndex() > 0 && f.stageIndex() <= stages.size()) {
-            StageControl upstream = stages.get(f.stageIndex() - 1);
+        for (int hops = 0; hops < stages.size(); hops++) {
+            int suspect = f.reason().startsWith(Stage.INPUT_ENDED) ? f.stageIndex() - 1
+                    : f.reason().startsWith(Stage.OUTPUT_FAILED) ? f.stageIndex() + 1 : -1;
+            if (suspect < 0 || suspect >= stages.size()) break;
             try {
-                upstream.ping(Duration.ofMillis(Math.min(stageTimeout.toMillis(), 2000)));
+                stages.get(suspect).ping(Duration.ofMillis(Math.min(stageTimeout.toMillis(), 2000)));
                 break;
             } catch (StageFailureException e) {
                 f = e.failure();
@@ -210,7 +222,9 @@ public final class Pipeline implements AutoCloseable {
     }
 
     private void watch() {
-        long interval = Math.max(10, stageTimeout.toMillis() / 4);
+        // Ping often enough to notice a dead stage well within the timeout, and to keep workers (which
+        // end a session whose head stays silent for minutes) sure that the head is alive.
+        long interval = Math.clamp(stageTimeout.toMillis() / 4, 10, 30_000);
         try {
             while (!closed && failures.get() == null) {
                 Thread.sleep(interval);

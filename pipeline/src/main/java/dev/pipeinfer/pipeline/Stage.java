@@ -18,6 +18,8 @@ import java.util.function.Consumer;
 public final class Stage implements AutoCloseable {
     /** Reason prefix of a failure that is the consequence of an upstream node or link going away. */
     public static final String INPUT_ENDED = "input ended: ";
+    /** Reason prefix of a failure that is the consequence of a downstream node or link going away. */
+    public static final String OUTPUT_FAILED = "output failed: ";
 
     private final int index;
     private final String where;
@@ -123,7 +125,7 @@ public final class Stage implements AutoCloseable {
         } catch (InterruptedException e) {
             // stopped
         } catch (LinkClosedException e) {
-            if (!stopping) fail("output failed: " + e.getMessage());
+            if (!stopping) fail(OUTPUT_FAILED + e.getMessage());
         } catch (RuntimeException | Error e) {
             fail(e.getClass().getSimpleName() + ": " + e.getMessage());
         } finally {

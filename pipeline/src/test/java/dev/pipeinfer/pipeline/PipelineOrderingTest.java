@@ -47,6 +47,29 @@ class PipelineOrderingTest {
         for (FakeStageCompute s : stages) assertEquals(order, s.events(), "event order of every stage");
     }
 
+    @ParameterizedTest(name = "{0} stages with runs cancelled before submission")
+    @ValueSource(ints = {1, 3})
+    void runsCancelledBeforeSubmissionComeBackAsTombstonesInTheirPlace(int stageCount) throws Exception {
+        List<Message> stream = FakeModel.stream(77, 150, VOCAB);
+        java.util.Set<Long> cancel = new java.util.HashSet<>();
+        FakeModel reference = new FakeModel(FakeStageCompute.chain(stageCount, LAYERS, EMBD, VOCAB));
+        List<Message> expected = new ArrayList<>();
+        int speculative = 0;
+        for (Message m : stream) {
+            if (m instanceof Run r && r.header().kind() == RunKind.SPECULATIVE && speculative++ % 2 == 0) {
+                cancel.add(r.runId());
+                expected.add(new Message.Cancelled(r.runId(), 0));
+            } else {
+                Result res = reference.apply(m);
+                if (res != null) expected.add(res);
+            }
+        }
+        try (Pipeline pipeline = Pipeline.inMemory(FakeStageCompute.chain(stageCount, LAYERS, EMBD, VOCAB),
+                new Pipeline.Options(2, Duration.ofSeconds(30)))) {
+            assertEquals(expected, FakeModel.drive(pipeline, stream, cancel));
+        }
+    }
+
     @ParameterizedTest(name = "reordered edit changes the results ({0} stages)")
     @ValueSource(ints = {2})
     void theReferenceIsSensitiveToTheOrderOfEdits(int stageCount) {

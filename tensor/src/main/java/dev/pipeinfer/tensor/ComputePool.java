@@ -9,7 +9,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>The split is static and deterministic: with T threads, thread t takes the t-th of T contiguous,
  * near-equal slices of the range (in whole {@code grain}s), and the calling thread works as thread 0. No
  * work stealing, no allocation per call: a job is a reusable {@link RangeJob} object. Idle workers spin
- * briefly (back-to-back matmuls of a decode step keep them hot) and then park.
+ * briefly (back-to-back matmuls of a decode step keep them hot), then yield, then park.
  *
  * <p>One job runs at a time; concurrent callers are serialized. Not reentrant: a job must not call back
  * into its own pool.
@@ -20,7 +20,12 @@ public final class ComputePool implements AutoCloseable {
         void run(int worker, int from, int to);
     }
 
-    private static final int SPIN_LIMIT = 1 << 14;
+    /**
+     * Waiting: spin briefly (the next job or the last slice usually arrives within microseconds), then
+     * yield for a while (on a loaded machine the thread we wait for may need this very core), then park.
+     */
+    private static final int SPIN_LIMIT = 1 << 8;
+    private static final int YIELD_LIMIT = 1 << 11;
 
     private final int threads;
     private final Thread[] workers;
@@ -77,11 +82,7 @@ public final class ComputePool implements AutoCloseable {
         } catch (Throwable t) {
             mine = t;
         }
-        int spins = 0;
-        while (pending.get() != 0) {
-            if (++spins < SPIN_LIMIT) Thread.onSpinWait();
-            else LockSupport.park(this);
-        }
+        for (int spins = 0; pending.get() != 0; spins++) pause(spins);
         this.job = null;
         Throwable theirs = failure;
         if (mine != null) rethrow(mine);
@@ -98,12 +99,8 @@ public final class ComputePool implements AutoCloseable {
     private void workerLoop(int index) {
         int seen = 0;
         while (true) {
-            int spins = 0;
             int g;
-            while ((g = generation) == seen && !closed) {
-                if (++spins < SPIN_LIMIT) Thread.onSpinWait();
-                else LockSupport.park(this);
-            }
+            for (int spins = 0; (g = generation) == seen && !closed; spins++) pause(spins);
             if (closed) return;
             seen = g;
             try {
@@ -113,6 +110,12 @@ public final class ComputePool implements AutoCloseable {
             }
             if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
         }
+    }
+
+    private void pause(int spins) {
+        if (spins < SPIN_LIMIT) Thread.onSpinWait();
+        else if (spins < YIELD_LIMIT) Thread.yield();
+        else LockSupport.park(this);
     }
 
     float[] rowScratch(int worker, int size) {

@@ -46,7 +46,8 @@ final class Dot {
                 }
             }
         }
-        return finish(a0, a1, a2, a3, w, x, x0, i, k, lanes);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        return tail(w, x, x0, i, k, lanes);
     }
 
     private static void dot2(float[] w, int k, float[] x, int x0, float[] y, int y0, int yStride, float[] lanes) {
@@ -82,8 +83,10 @@ final class Dot {
                 b2 = wv.fma(FloatVector.fromArray(F, x, x1 + i), b2);
             }
         }
-        y[y0] = finish(a0, a1, a2, a3, w, x, x0, i, k, lanes);
-        y[y0 + yStride] = finish(b0, b1, b2, b3, w, x, x1, i, k, lanes);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        y[y0] = tail(w, x, x0, i, k, lanes);
+        b0.add(b1).add(b2.add(b3)).intoArray(lanes, 0);
+        y[y0 + yStride] = tail(w, x, x1, i, k, lanes);
     }
 
     private static void dot4(float[] w, int k, float[] x, int x0, float[] y, int y0, int yStride, float[] lanes) {
@@ -128,16 +131,21 @@ final class Dot {
                 a2 = wv.fma(xa, a2); b2 = wv.fma(xb, b2); c2 = wv.fma(xc, c2); d2 = wv.fma(xd, d2);
             }
         }
-        y[y0] = finish(a0, a1, a2, a3, w, x, x0, i, k, lanes);
-        y[y0 + yStride] = finish(b0, b1, b2, b3, w, x, x1, i, k, lanes);
-        y[y0 + 2 * yStride] = finish(c0, c1, c2, c3, w, x, x2, i, k, lanes);
-        y[y0 + 3 * yStride] = finish(d0, d1, d2, d3, w, x, x3, i, k, lanes);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        y[y0] = tail(w, x, x0, i, k, lanes);
+        b0.add(b1).add(b2.add(b3)).intoArray(lanes, 0);
+        y[y0 + yStride] = tail(w, x, x1, i, k, lanes);
+        c0.add(c1).add(c2.add(c3)).intoArray(lanes, 0);
+        y[y0 + 2 * yStride] = tail(w, x, x2, i, k, lanes);
+        d0.add(d1).add(d2.add(d3)).intoArray(lanes, 0);
+        y[y0 + 3 * yStride] = tail(w, x, x3, i, k, lanes);
     }
 
-    /** The fixed-order end of every dot product: combine accumulators, sum lanes in order, add the tail. */
-    static float finish(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3,
-                        float[] w, float[] x, int xo, int i, int k, float[] lanes) {
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+    /**
+     * The fixed-order end of every dot product: the caller combines its accumulators as (a0+a1)+(a2+a3)
+     * and stores them in {@code lanes} (no vector crosses a call: that would box it); here the lanes are summed in index order and the tail added one product at a time.
+     */
+    static float tail(float[] w, float[] x, int xo, int i, int k, float[] lanes) {
         float s = sumLanes(lanes);
         for (; i < k; i++) s += w[i] * x[xo + i];
         return s;

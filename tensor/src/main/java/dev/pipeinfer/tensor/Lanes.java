@@ -24,9 +24,4 @@ final class Lanes {
     static final VectorSpecies<Short> S = USABLE ? VectorSpecies.of(short.class, VectorShape.forBitSize(LANES * 16)) : null;
 
     private Lanes() {}
-
-    /** Int lanes to float lanes (exact for the small integers the decoders produce). */
-    static FloatVector toFloats(IntVector v) {
-        return (FloatVector) v.convert(VectorOperators.I2F, 0);
-    }
 }

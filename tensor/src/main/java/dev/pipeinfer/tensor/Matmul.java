@@ -18,6 +18,12 @@ package dev.pipeinfer.tensor;
  * <p>{@link #matmulScalar} is the plain reference (scalar dequantizer, double accumulation).
  */
 public final class Matmul {
+    /**
+     * {@code -Dpipeinfer.matmul.generic=true} turns the fused n = 1 kernels off (every n then decodes rows into
+     * the scratch buffer); for measuring one against the other. Both give the same bits.
+     */
+    static final boolean FUSED = !Boolean.getBoolean("pipeinfer.matmul.generic");
+
     private Matmul() {}
 
     public static void matmul(WeightMatrix w, float[] x, int n, float[] y, ComputePool pool) {
@@ -102,6 +108,10 @@ public final class Matmul {
             float[] row = pool.rowScratch(worker, k);
             float[] lanes = pool.laneScratch[worker];
             TensorFormat format = w.format;
+            if (n == 1 && FUSED) {
+                format.matvecRows(w, x, xOffset, y, yOffset, from, to, row, lanes);
+                return;
+            }
             for (int r = from; r < to; r++) {
                 format.decodeRow(w.data, w.rowOffset(r), row, 0, k);
                 Dot.rows(row, k, x, xOffset, n, y, yOffset + r, m, lanes);

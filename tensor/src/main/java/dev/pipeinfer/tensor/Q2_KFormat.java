@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q2_K: super-blocks of 256 weights, 84 bytes: 16 scale bytes (low nibble scale, high nibble min, one pair
@@ -71,7 +71,7 @@ public final class Q2_KFormat extends TensorFormat {
                         for (int l = 0; l < 16; l += LANES) {
                             IntVector v = (IntVector) ByteVector.fromMemorySegment(B, src, q + 16 * part + l, ByteOrder.LITTLE_ENDIAN)
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                            toFloats(v.lanewise(VectorOperators.LSHR, shift).and(3)).mul(dl).sub(ml).intoArray(dst, y + l);
+                            ((FloatVector) (v.lanewise(VectorOperators.LSHR, shift).and(3)).convert(VectorOperators.I2F, 0)).mul(dl).sub(ml).intoArray(dst, y + l);
                         }
                         y += 16;
                     }

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q3_K: super-blocks of 256 weights, 110 bytes: 32 bytes {@code hmask} (third bits), 64 bytes of 2-bit low
@@ -26,13 +26,22 @@ public final class Q3_KFormat extends TensorFormat {
         super(GgmlType.Q3_K);
     }
 
-    /** The sixteen 6-bit scales (unbiased, -32..31): low 4 bits in bytes 0-7, high 2 bits in bytes 8-11. */
+    /**
+     * The sixteen 6-bit scales (unbiased, -32..31): low 4 bits in bytes 0-7 (scales 0-7 low nibbles, 8-15
+     * high nibbles), high 2 bits in bytes 8-11 (scale j in byte 8 + j%4, bits 2(j/4)..). Done on whole
+     * 32-bit words like ggml's kmask code, without a loop: C2's loop predication on a 16-step loop here
+     * deoptimized over and over on some inputs (a 100x slowdown seen in the benchmarks).
+     */
     static void unpackScales(MemorySegment s, long scales, int[] out) {
-        for (int j = 0; j < 16; j++) {
-            int low = j < 8 ? u8(s, scales + j) & 0xF : u8(s, scales + j - 8) >>> 4;
-            int high = (u8(s, scales + 8 + j % 4) >>> (2 * (j / 4))) & 3;
-            out[j] = (low | (high << 4)) - 32;
-        }
+        int lo0 = s.get(LE_INT, scales), lo1 = s.get(LE_INT, scales + 4), high = s.get(LE_INT, scales + 8);
+        int w0 = (lo0 & 0x0f0f0f0f) | ((high & 0x03030303) << 4);
+        int w1 = (lo1 & 0x0f0f0f0f) | (((high >>> 2) & 0x03030303) << 4);
+        int w2 = ((lo0 >>> 4) & 0x0f0f0f0f) | (((high >>> 4) & 0x03030303) << 4);
+        int w3 = ((lo1 >>> 4) & 0x0f0f0f0f) | (((high >>> 6) & 0x03030303) << 4);
+        out[0] = (w0 & 0xFF) - 32; out[1] = ((w0 >>> 8) & 0xFF) - 32; out[2] = ((w0 >>> 16) & 0xFF) - 32; out[3] = (w0 >>> 24) - 32;
+        out[4] = (w1 & 0xFF) - 32; out[5] = ((w1 >>> 8) & 0xFF) - 32; out[6] = ((w1 >>> 16) & 0xFF) - 32; out[7] = (w1 >>> 24) - 32;
+        out[8] = (w2 & 0xFF) - 32; out[9] = ((w2 >>> 8) & 0xFF) - 32; out[10] = ((w2 >>> 16) & 0xFF) - 32; out[11] = (w2 >>> 24) - 32;
+        out[12] = (w3 & 0xFF) - 32; out[13] = ((w3 >>> 8) & 0xFF) - 32; out[14] = ((w3 >>> 16) & 0xFF) - 32; out[15] = (w3 >>> 24) - 32;
     }
 
     @Override
@@ -88,7 +97,7 @@ public final class Q3_KFormat extends TensorFormat {
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                             // (bit set ? 0 : 4) == 4 - 4*bit
                             IntVector sub = hm.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 2).neg().add(4);
-                            toFloats(v.lanewise(VectorOperators.LSHR, shift).and(3).sub(sub)).mul(dl).intoArray(dst, y + l);
+                            ((FloatVector) (v.lanewise(VectorOperators.LSHR, shift).and(3).sub(sub)).convert(VectorOperators.I2F, 0)).mul(dl).intoArray(dst, y + l);
                         }
                         y += 16;
                     }

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -9,9 +10,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q4_0: blocks of 32 weights, 18 bytes: {@code d} (fp16) then 16 bytes of nibbles. Byte j holds weight j in
@@ -54,10 +55,59 @@ public final class Q4_0Format extends TensorFormat {
             for (int j = 0; j < QK / 2; j += LANES) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, block + 2 + j, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                toFloats(q.and(0x0F).sub(8)).mul(d).intoArray(dst, y + j);
-                toFloats(q.lanewise(VectorOperators.LSHR, 4).sub(8)).mul(d).intoArray(dst, y + j + QK / 2);
+                ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, y + j);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, y + j + QK / 2);
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): each block's 16 bytes widen to 16 int lanes, the low and high nibbles
+     * minus 8 become the block's two 16-weight chunks, scaled by a broadcast d (exactly the dequantized
+     * values) and fed straight into the FMAs. Chunk c feeds accumulator c mod 4 as in {@link Dot#dot1}, so
+     * the result has the same bits as the generic decode-then-dot path used for n > 1.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int b = 0;
+            for (; b + 2 <= blocks; b += 2) {
+                long block = base + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
+                IntVector q = nibbleBytes(s, block);
+                a0 = ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
+                a1 = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                FloatVector d2 = FloatVector.broadcast(F, fp16(s, block + BLOCK_BYTES));
+                IntVector q2 = nibbleBytes(s, block + BLOCK_BYTES);
+                a2 = ((FloatVector) (q2.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                a3 = ((FloatVector) (q2.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+            }
+            if (b < blocks) {
+                long block = base + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
+                IntVector q = nibbleBytes(s, block);
+                a0 = ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
+                a1 = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    /** The block's 16 nibble bytes, zero-extended to int lanes. */
+    private static IntVector nibbleBytes(MemorySegment s, long block) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, block + 2, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     @Override

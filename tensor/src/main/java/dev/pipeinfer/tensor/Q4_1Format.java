@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q4_1: blocks of 32 weights, 20 bytes: {@code d}, {@code m} (fp16 each), then 16 bytes of nibbles laid out
@@ -56,8 +56,8 @@ public final class Q4_1Format extends TensorFormat {
             for (int j = 0; j < QK / 2; j += LANES) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, block + 4 + j, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                toFloats(q.and(0x0F)).mul(d).add(m).intoArray(dst, y + j);
-                toFloats(q.lanewise(VectorOperators.LSHR, 4)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
+                ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
             }
         }
     }

@@ -2,16 +2,19 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorMask;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q4_K: super-blocks of 256 weights, 144 bytes: {@code d}, {@code dmin} (fp16), 12 bytes holding eight 6-bit
@@ -68,22 +71,111 @@ public final class Q4_KFormat extends TensorFormat {
         checkWholeBlocks(k);
         for (int b = 0; b < k / QK; b++) {
             long block = offset + (long) b * BLOCK_BYTES;
-            float d = fp16(src, block);
-            float min = fp16(src, block + 2);
             int y = dstOffset + b * QK;
+            // the scales go to the last 16 floats of this super-block's output, which only the last group
+            // overwrites, after it has read its own: no scratch array needed
+            int scales = y + QK - 16;
+            subBlockScales(src, block, dst, scales);
             for (int g = 0; g < 4; g++) {
-                int sm1 = scaleMin(src, block + 4, 2 * g), sm2 = scaleMin(src, block + 4, 2 * g + 1);
-                float d1 = d * (sm1 & 0xFF), m1 = min * (sm1 >>> 8);
-                float d2 = d * (sm2 & 0xFF), m2 = min * (sm2 >>> 8);
+                FloatVector d1 = FloatVector.broadcast(F, dst[scales + 2 * g]), m1 = FloatVector.broadcast(F, dst[scales + 8 + 2 * g]);
+                FloatVector d2 = FloatVector.broadcast(F, dst[scales + 2 * g + 1]), m2 = FloatVector.broadcast(F, dst[scales + 9 + 2 * g]);
                 long q = block + 16 + 32L * g;
                 for (int l = 0; l < 32; l += LANES) {
                     IntVector v = (IntVector) ByteVector.fromMemorySegment(B, src, q + l, ByteOrder.LITTLE_ENDIAN)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    toFloats(v.and(0xF)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
-                    toFloats(v.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
+                    ((FloatVector) (v.and(0xF)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
+                    ((FloatVector) (v.lanewise(VectorOperators.LSHR, 4)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): per 32-weight sub-block, broadcast d*scale and dmin*min once (computed
+     * per super-block by {@link #subBlockScales}), then each
+     * 16 bytes of nibbles give two chunks (low: this sub-block, high: the next) as q*d1 - m1, exactly the
+     * dequantized values, straight into the FMAs. Chunk c feeds accumulator c mod 4 as in {@link Dot#dot1}
+     * (within a 64-weight group: low l=0 -> a0, l=16 -> a1, high l=0 -> a2, l=16 -> a3), so the bits match
+     * the generic decode-then-dot path.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                subBlockScales(s, block, lanes, 0);
+                for (int g = 0; g < 4; g++) {
+                    FloatVector d1 = FloatVector.broadcast(F, lanes[2 * g]), m1 = FloatVector.broadcast(F, lanes[8 + 2 * g]);
+                    FloatVector d2 = FloatVector.broadcast(F, lanes[2 * g + 1]), m2 = FloatVector.broadcast(F, lanes[9 + 2 * g]);
+                    long q = block + 16 + 32L * g;
+                    int xi = xOffset + b * QK + 64 * g;
+                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, q, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, s, q + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    a0 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a1 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a2 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a3 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    /**
+     * The eight sub-block scales d*scale_j into out[at..at+8) and mins dmin*min_j into out[at+8..at+16), the same
+     * floats the dequantizer computes. Kept out of the vector loop (a call per super-block) so the kernels
+     * stay small enough for C2 to inline all their vector operations. With 16 lanes the unpacking is
+     * itself vectorized: lane L (j = L mod 8, a min when L >= 8) gathers its low bits from byte LOW[L] and
+     * its top 2 bits from byte HIGH[L] of the 12 packed bytes (see {@link #scaleMin}).
+     */
+    static void subBlockScales(MemorySegment s, long block, float[] out, int at) {
+        float d = fp16(s, block), min = fp16(s, block + 2);
+        if (LANES != 16) {
+            for (int j = 0; j < 8; j++) {
+                int sm = scaleMin(s, block + 4, j);
+                out[at + j] = d * (sm & 0xFF);
+                out[at + 8 + j] = min * (sm >>> 8);
+            }
+            return;
+        }
+        // bytes 4..19 of the block: the 12 scale bytes (and 4 bytes of qs, unused)
+        IntVector b = (IntVector) ByteVector.fromMemorySegment(B, s, block + 4, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+        IntVector low = b.rearrange(LOW).lanewise(VectorOperators.LSHR, LOW_SHIFT).and(LOW_MASK);
+        IntVector high = b.rearrange(HIGH).lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4).and(HIGH_MASK);
+        FloatVector scale = FloatVector.broadcast(F, d).blend(min, IS_MIN);
+        ((FloatVector) low.or(high).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, at);
+    }
+
+    // Lane L < 8: scale j = L; lane L >= 8: min j = L - 8. j < 4: 6 bits of byte j (scale) or j+4 (min);
+    // j >= 4: low nibble (scale) or high nibble (min) of byte j+4, plus the top 2 bits of byte j-4 (scale) or j (min).
+    private static final VectorShuffle<Integer> LOW = shuffle(new int[] {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11});
+    private static final VectorShuffle<Integer> HIGH = shuffle(new int[] {0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7});
+    private static final IntVector LOW_SHIFT = ints(new int[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4});
+    private static final IntVector LOW_MASK = ints(new int[] {63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15});
+    private static final IntVector HIGH_MASK = ints(new int[] {0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48});
+    private static final VectorMask<Float> IS_MIN = LANES == 16 ? VectorMask.fromLong(F, 0xFF00L) : null;
+
+    private static VectorShuffle<Integer> shuffle(int[] lanes) {
+        return LANES == 16 ? VectorShuffle.fromArray(I, lanes, 0) : null;
+    }
+
+    private static IntVector ints(int[] lanes) {
+        return LANES == 16 ? IntVector.fromArray(I, lanes, 0) : null;
+    }
+
+    static IntVector bytes(MemorySegment s, long offset) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import static dev.pipeinfer.tensor.Lanes.B;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q5_1: blocks of 32 weights, 24 bytes: {@code d}, {@code m} (fp16 each), {@code qh} (32 fifth bits,
@@ -63,8 +63,8 @@ public final class Q5_1Format extends TensorFormat {
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector hLo = qh.lanewise(VectorOperators.LSHR, lane.add(j)).and(1).lanewise(VectorOperators.LSHL, 4);
                 IntVector hHi = qh.lanewise(VectorOperators.LSHR, lane.add(j + 16)).and(1).lanewise(VectorOperators.LSHL, 4);
-                toFloats(q.and(0x0F).or(hLo)).mul(d).add(m).intoArray(dst, y + j);
-                toFloats(q.lanewise(VectorOperators.LSHR, 4).or(hHi)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
+                ((FloatVector) (q.and(0x0F).or(hLo)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j);
+                ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).or(hHi)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
             }
         }
     }

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -10,9 +11,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
-import static dev.pipeinfer.tensor.Lanes.toFloats;
 
 /**
  * Q6_K: super-blocks of 256 weights, 210 bytes: 128 bytes {@code ql} (low nibbles), 64 bytes {@code qh} (2
@@ -68,7 +69,10 @@ public final class Q6_KFormat extends TensorFormat {
         checkWholeBlocks(k);
         for (int b = 0; b < k / QK; b++) {
             long block = offset + (long) b * BLOCK_BYTES;
-            float d = fp16(src, block + 208);
+            // the 16 group scales go to the last 16 floats of this super-block's output, which are written
+            // last, after their own scale has been read: no scratch array needed
+            int scales = dstOffset + b * QK + QK - 16;
+            groupScales(src, block, dst, scales);
             for (int half = 0; half < 2; half++) {
                 long ql = block + 64L * half, qh = block + 128 + 32L * half;
                 int sc = 8 * half;
@@ -85,13 +89,73 @@ public final class Q6_KFormat extends TensorFormat {
                     IntVector q2 = hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
                     IntVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
                     IntVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                    toFloats(q1).mul(d * scale(src, block, sc + is)).intoArray(dst, y + l);
-                    toFloats(q2).mul(d * scale(src, block, sc + is + 2)).intoArray(dst, y + l + 32);
-                    toFloats(q3).mul(d * scale(src, block, sc + is + 4)).intoArray(dst, y + l + 64);
-                    toFloats(q4).mul(d * scale(src, block, sc + is + 6)).intoArray(dst, y + l + 96);
+                    ((FloatVector) (q1).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is]).intoArray(dst, y + l);
+                    ((FloatVector) (q2).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is + 2]).intoArray(dst, y + l + 32);
+                    ((FloatVector) (q3).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is + 4]).intoArray(dst, y + l + 64);
+                    ((FloatVector) (q4).convert(VectorOperators.I2F, 0)).mul(dst[scales + sc + is + 6]).intoArray(dst, y + l + 96);
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes): per half and per 16 positions l, the four chunks at l, l+32, l+64, l+96
+     * are built as in {@link #decodeRow} and fed to accumulators (l=0: a0, a2, a0, a2; l=16: a1, a3, a1, a3),
+     * which is chunk c -> accumulator c mod 4 in increasing c for each accumulator, as in {@link Dot#dot1}.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long block = base + (long) b * BLOCK_BYTES;
+                groupScales(s, block, lanes, 0);
+                for (int half = 0; half < 2; half++) {
+                    long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                    int sc = 8 * half;
+                    int xi = xOffset + b * QK + 128 * half;
+                    // positions 0..15 of this half: chunks 0, 2, 4, 6
+                    IntVector lo = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector hi = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, s, qh, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    a0 = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc]).fma(FloatVector.fromArray(F, x, xi), a0);
+                    a2 = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 2]).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                    a0 = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 4]).fma(FloatVector.fromArray(F, x, xi + 64), a0);
+                    a2 = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a2);
+                    // positions 16..31: chunks 1, 3, 5, 7
+                    lo = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    hi = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    h = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    a1 = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 1]).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                    a3 = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 3]).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                    a1 = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 5]).fma(FloatVector.fromArray(F, x, xi + 80), a1);
+                    a3 = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
+                            .mul(lanes[sc + 7]).fma(FloatVector.fromArray(F, x, xi + 112), a3);
+                }
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    /** The 16 group scales d*scale_i (a scalar call per super-block, kept out of the vector loop). */
+    private static void groupScales(MemorySegment s, long block, float[] out, int at) {
+        float d = fp16(s, block + 208);
+        for (int i = 0; i < 16; i++) out[at + i] = d * scale(s, block, i);
     }
 
     @Override

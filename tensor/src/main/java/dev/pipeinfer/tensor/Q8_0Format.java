@@ -54,6 +54,49 @@ public final class Q8_0Format extends TensorFormat {
         }
     }
 
+    /**
+     * Fused n = 1 kernel (16 lanes): each half-block of 16 signed bytes converts to floats, is scaled by a
+     * broadcast d (exactly the dequantized values) and goes straight into the FMAs, chunk c into accumulator
+     * c mod 4 as in {@link Dot#dot1}: the same bits as the generic decode-then-dot path.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        if (LANES != 16) {
+            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int b = 0;
+            for (; b + 2 <= blocks; b += 2) {
+                long block = base + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
+                a0 = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
+                a1 = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+                FloatVector d2 = FloatVector.broadcast(F, fp16(s, block + BLOCK_BYTES));
+                a2 = bytes(s, block + BLOCK_BYTES + 2).mul(d2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
+                a3 = bytes(s, block + BLOCK_BYTES + 18).mul(d2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+            }
+            if (b < blocks) {
+                long block = base + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
+                a0 = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
+                a1 = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+        }
+    }
+
+    private static FloatVector bytes(MemorySegment s, long offset) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, offset, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+    }
+
     @Override
     public boolean canQuantize() {
         return true;

@@ -75,6 +75,25 @@ public abstract sealed class TensorFormat
         dequantizeRow(src, offset, dst, dstOffset, k);
     }
 
+    /**
+     * The n = 1 matmul kernel for rows [from, to): {@code y[yOffset + r] = W[r] . x[xOffset..]}. Types that
+     * matter for decoding speed override it with a kernel that decodes each block in registers and feeds it
+     * straight into the FMAs; an override must give the same bits as this generic version (decode the row,
+     * then {@link Dot#dot1}), which keeps the matmul batch-invariant across n.
+     */
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+        matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+    }
+
+    final void matvecRowsGeneric(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                                 float[] row, float[] lanes) {
+        int k = w.cols;
+        for (int r = from; r < to; r++) {
+            decodeRow(w.data, w.rowOffset(r), row, 0, k);
+            y[yOffset + r] = Dot.dot1(row, k, x, xOffset, lanes);
+        }
+    }
+
     /** Whether {@link #quantizeRow} is implemented for this type. */
     public boolean canQuantize() {
         return false;

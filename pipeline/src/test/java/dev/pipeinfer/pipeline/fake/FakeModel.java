@@ -103,11 +103,17 @@ public final class FakeModel {
      * reading would stall) and returns the pipeline's answers, one per run, in order.
      */
     public static List<Message> drive(Pipeline pipeline, List<Message> stream) throws Exception {
+        return drive(pipeline, stream, java.util.Set.of());
+    }
+
+    /** As {@link #drive(Pipeline, List)}, cancelling the runs in {@code cancel} just before submitting them. */
+    public static List<Message> drive(Pipeline pipeline, List<Message> stream, java.util.Set<Long> cancel) throws Exception {
         long runs = stream.stream().filter(m -> m instanceof Run).count();
         var submitter = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
         try (submitter) {
             var submitted = submitter.submit(() -> {
                 for (Message m : stream) {
+                    if (m instanceof Run r && cancel.contains(r.runId())) pipeline.cancel(r.runId());
                     if (m instanceof Run r) pipeline.submit(r);
                     else pipeline.send((KvEdit) m);
                 }

@@ -1,0 +1,317 @@
+package dev.pipeinfer.cli;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pipeinfer.gguf.GgufFile;
+import dev.pipeinfer.gguf.GgufTensor;
+import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.transformer.Batch;
+import dev.pipeinfer.transformer.LayerSlice;
+import dev.pipeinfer.transformer.SliceOptions;
+import dev.pipeinfer.transformer.SliceOutput;
+import dev.pipeinfer.transformer.kv.KvCache;
+import dev.pipeinfer.transformer.kv.KvType;
+import dev.pipeinfer.transformer.model.ModelConfig;
+import dev.pipeinfer.transformer.sampling.Sampler;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code pipeinfer bench}: llama-bench's prompt-processing and generation speeds, plus what speculative
+ * decoding depends on: how much a forward pass of k tokens costs compared with one token.
+ *
+ * <p>Decode on a CPU is bound by reading the weights: every token streams every matrix once. So the
+ * decode rows also give the effective bandwidth, (bytes of the 2-D weight tensors, except the token
+ * embedding which is only row-gathered) x tokens/s, to compare with the machine's streaming-read rate.
+ * And because the weights are mapped, not copied, the process's resident set should be the model file's
+ * pages plus the KV cache plus a small constant; the memory lines show that.
+ *
+ * <p>Each timing is the median of --repeat runs after a warm-up. The one-minute load average is printed
+ * beside every row, since on a shared machine the numbers mean little without it.
+ */
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        description = {"Measure prompt processing and decode speed (as llama-bench), the cost of a k-token forward pass "
+                + "relative to one token, effective weight bandwidth, and memory use."},
+        footer = {"", "Examples:",
+                "  pipeinfer bench --model tinyllama-q4_0.gguf --threads 1,2",
+                "  pipeinfer bench --model M -p 32 -n 16 --batch 1,4,8 --repeat 3 --json"},
+        sortOptions = false)
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The model (GGUF).")
+    Path model;
+
+    @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", description = "Prompt tokens evaluated in one pass; 0 skips the test (default ${DEFAULT-VALUE}).")
+    int promptTokens = 64;
+
+    @Option(names = {"-n", "--n-gen"}, paramLabel = "N", description = "Tokens decoded one at a time; 0 skips the test (default ${DEFAULT-VALUE}).")
+    int genTokens = 64;
+
+    @Option(names = {"-t", "--threads"}, split = ",", paramLabel = "LIST", description = "Thread counts to measure, e.g. 1,2 (default: the number of cores).")
+    List<Integer> threads = List.of(LocalModel.defaultThreads());
+
+    @Option(names = "--batch", split = ",", paramLabel = "LIST", description = "Tokens per pass for the batch-cost rows; empty skips them (default ${DEFAULT-VALUE}).")
+    List<Integer> batchSizes = List.of(1, 2, 4, 8);
+
+    @Option(names = "--batch-context", paramLabel = "N", description = "Tokens already in the cache when a batch pass is timed (default ${DEFAULT-VALUE}).")
+    int batchContext = 32;
+
+    @Option(names = {"-r", "--repeat"}, paramLabel = "N", description = "Timed repetitions per test; the median is reported (default ${DEFAULT-VALUE}).")
+    int repeat = 5;
+
+    @Option(names = "--kv-type", paramLabel = "TYPE", description = "KV cache storage, f16 or f32 (default ${DEFAULT-VALUE}, as llama.cpp).")
+    String kvType = "f16";
+
+    @Option(names = "--json", description = "Print one JSON object: the model's sizes, memory, and {\"rows\": [...]}.")
+    boolean json;
+
+    /**
+     * One measurement. Fields that do not apply to a test are null (and left out of the JSON).
+     *
+     * @param test        "prompt", "decode" or "batch"
+     * @param n           tokens: of the prompt, decoded, or per pass
+     * @param msPerPass   batch rows: median time of one forward pass of n tokens
+     * @param costVs1     batch rows: msPerPass divided by that of a 1-token pass at the same context
+     * @param gbPerS      decode rows: weight bytes read per token x tokens/s / 1e9
+     * @param loadAverage the one-minute load average when the row finished
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Row(String test, int threads, int n, double tokensPerS, double msPerToken, Double msPerPass, Double costVs1,
+               Double gbPerS, int repeats, double loadAverage) {}
+
+    /** What the memory lines report. */
+    record Memory(long mappedWeightBytes, long weightBytesPerToken, long kvCacheBytes, String kvType, int contextCells,
+                  ProcessMemory afterLoad, ProcessMemory afterRun) {}
+
+    record Report(String model, String architecture, int layers, Memory memory, List<Row> rows) {}
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        KvType kv = LocalModel.kvType(kvType);
+        List<Integer> sizes = new ArrayList<>(new TreeSet<>(batchSizes));
+        int largestBatch = sizes.isEmpty() ? 0 : sizes.getLast();
+        int cells = Math.max(1, Math.max(Math.max(promptTokens, genTokens), sizes.isEmpty() ? 0 : batchContext + largestBatch));
+        List<Row> rows = new ArrayList<>();
+        Report report;
+        try (GgufFile file = GgufFile.open(model)) {
+            ModelConfig config = ModelConfig.from(file);
+            long perToken = weightBytesPerToken(file, config);
+            int[] tokens = benchTokens(file, config, Math.max(Math.max(promptTokens, batchContext + largestBatch), 1));
+            ProcessMemory afterLoad = null;
+            long kvBytes = 0;
+            for (int t : threads) {
+                try (ComputePool pool = new ComputePool(t)) {
+                    LayerSlice slice = LayerSlice.loadAll(file, SliceOptions.generation(cells).withKvType(kv), pool);
+                    kvBytes = kvCacheBytes(slice.kvCache());
+                    if (afterLoad == null) afterLoad = ProcessMemory.now(model);
+                    if (promptTokens > 0) rows.add(prompt(slice, tokens, t));
+                    if (genTokens > 0) rows.add(decode(slice, tokens[0], t, perToken));
+                    if (!sizes.isEmpty()) rows.addAll(batchCost(slice, tokens, sizes, t));
+                }
+            }
+            Memory memory = new Memory(mappedBytes(file), perToken, kvBytes, kv.name(), cells, afterLoad, ProcessMemory.now(model));
+            report = new Report(file.path().toString(), config.architecture().name().toLowerCase(Locale.ROOT), config.layers(), memory, rows);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(JSON.writeValueAsString(report));
+        } else {
+            printText(report, out);
+        }
+        out.flush();
+        return ErrorReporting.OK;
+    }
+
+    private void validate() {
+        if (promptTokens < 0 || genTokens < 0) throw new ErrorReporting.UsageError("-p and -n must be 0 or more");
+        if (repeat < 1) throw new ErrorReporting.UsageError("--repeat must be at least 1, not " + repeat);
+        if (batchContext < 1) throw new ErrorReporting.UsageError("--batch-context must be at least 1, not " + batchContext);
+        if (threads.isEmpty()) throw new ErrorReporting.UsageError("--threads needs at least one thread count");
+        for (int t : threads) {
+            if (t < 1) throw new ErrorReporting.UsageError("--threads: every count must be at least 1, not " + t);
+        }
+        for (int k : batchSizes) {
+            if (k < 1) throw new ErrorReporting.UsageError("--batch: every size must be at least 1, not " + k);
+        }
+    }
+
+    // ---- the tests ---------------------------------------------------------------------------------------------
+
+    /** p tokens in one pass from an empty cache, only the last token's logits wanted (llama-bench's pp). */
+    private Row prompt(LayerSlice slice, int[] tokens, int threads) {
+        Batch batch = Batch.sequence(Arrays.copyOf(tokens, promptTokens), 0, 0, false);
+        Runnable pass = () -> {
+            slice.kvCache().clear();
+            slice.forward(batch);
+        };
+        pass.run(); // warm-up
+        double seconds = median(repeat, pass);
+        return new Row("prompt", threads, promptTokens, promptTokens / seconds, seconds * 1e3 / promptTokens,
+                null, null, null, repeat, ProcessMemory.loadAverage());
+    }
+
+    /** n tokens one at a time from an empty cache, each the argmax of the previous logits (llama-bench's tg). */
+    private Row decode(LayerSlice slice, int firstToken, int threads, long weightBytesPerToken) {
+        decodeRun(slice, firstToken, Math.min(genTokens, 2)); // warm-up
+        double seconds = median(repeat, () -> decodeRun(slice, firstToken, genTokens));
+        double tokensPerS = genTokens / seconds;
+        return new Row("decode", threads, genTokens, tokensPerS, seconds * 1e3 / genTokens, null, null,
+                weightBytesPerToken * tokensPerS / 1e9, repeat, ProcessMemory.loadAverage());
+    }
+
+    private static void decodeRun(LayerSlice slice, int firstToken, int count) {
+        slice.kvCache().clear();
+        int token = firstToken;
+        for (int pos = 0; pos < count; pos++) {
+            SliceOutput out = slice.forward(Batch.sequence(new int[] {token}, pos, 0, false));
+            token = Sampler.argmax(out.data(), 0, out.width());
+        }
+    }
+
+    /**
+     * After a context of --batch-context tokens, one pass of k tokens at the next positions with every
+     * token's logits wanted, as a speculative verification pass is; the k tokens are removed again after
+     * each pass. Sizes are timed in turn within each repetition, so a change of machine load touches all
+     * of them alike.
+     */
+    private List<Row> batchCost(LayerSlice slice, int[] tokens, List<Integer> sizes, int threads) {
+        List<Integer> timed = new ArrayList<>(new TreeSet<>(sizes));
+        if (timed.getFirst() != 1) timed.addFirst(1);
+        slice.kvCache().clear();
+        slice.forward(Batch.sequence(Arrays.copyOf(tokens, batchContext), 0, 0, false));
+        Batch[] passes = new Batch[timed.size()];
+        for (int i = 0; i < passes.length; i++) {
+            passes[i] = Batch.sequence(Arrays.copyOfRange(tokens, batchContext, batchContext + timed.get(i)), batchContext, 0, true);
+        }
+        double[][] seconds = new double[passes.length][repeat];
+        for (int r = -1; r < repeat; r++) { // r = -1 is the warm-up
+            for (int i = 0; i < passes.length; i++) {
+                long start = System.nanoTime();
+                slice.forward(passes[i]);
+                long end = System.nanoTime();
+                slice.kvCache().removeSequence(0, batchContext, -1);
+                if (r >= 0) seconds[i][r] = (end - start) / 1e9;
+            }
+        }
+        double one = median(seconds[0]);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < passes.length; i++) {
+            int k = timed.get(i);
+            if (!sizes.contains(k)) continue;
+            double s = median(seconds[i]);
+            rows.add(new Row("batch", threads, k, k / s, s * 1e3 / k, s * 1e3, s / one, null, repeat, ProcessMemory.loadAverage()));
+        }
+        return rows;
+    }
+
+    private static double median(int repetitions, Runnable run) {
+        double[] seconds = new double[repetitions];
+        for (int r = 0; r < repetitions; r++) {
+            long start = System.nanoTime();
+            run.run();
+            seconds[r] = (System.nanoTime() - start) / 1e9;
+        }
+        return median(seconds);
+    }
+
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int mid = v.length / 2;
+        return v.length % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+    }
+
+    // ---- sizes ---------------------------------------------------------------------------------------------------
+
+    /**
+     * Bytes of weights one token's forward pass reads: every matrix (2-D tensor) once, including the output
+     * head, but not the token embedding, of which only one row is gathered, unless it is tied and so also
+     * serves as the output head.
+     */
+    static long weightBytesPerToken(GgufFile file, ModelConfig config) {
+        long total = 0;
+        for (GgufTensor t : file.tensors()) {
+            boolean embedding = t.name().equals("token_embd.weight");
+            if (t.dimensions() >= 2 && (!embedding || config.tiedEmbeddings())) total += t.byteSize();
+        }
+        return total;
+    }
+
+    private static long mappedBytes(GgufFile file) {
+        long total = 0;
+        for (GgufTensor t : file.tensors()) total += t.byteSize();
+        return total;
+    }
+
+    private static long kvCacheBytes(KvCache kv) {
+        long bytesPerValue = kv.type() == KvType.F32 ? 4 : 2;
+        return 2L * kv.layers() * kv.capacity() * kv.kvDim() * bytesPerValue;
+    }
+
+    /** BOS (when the vocabulary has one) and then fixed pseudo-random ids, as llama-bench uses random tokens. */
+    private static int[] benchTokens(GgufFile file, ModelConfig config, int count) {
+        Random random = new Random(42);
+        int[] ids = new int[count];
+        for (int i = 0; i < count; i++) ids[i] = random.nextInt(config.vocabSize());
+        long bos = file.metadata().contains("tokenizer.ggml.bos_token_id") ? file.metadata().getLong("tokenizer.ggml.bos_token_id") : -1;
+        if (bos >= 0 && bos < config.vocabSize()) ids[0] = (int) bos;
+        return ids;
+    }
+
+    // ---- output ----------------------------------------------------------------------------------------------------
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    private static void printText(Report r, PrintWriter out) {
+        Memory m = r.memory();
+        out.printf(Locale.ROOT, "model %s (%s, %d layers)%n", r.model(), r.architecture(), r.layers());
+        out.printf(Locale.ROOT, "weights read per token %s; KV cache %s (%s, %d cells)%n%n",
+                megabytes(m.weightBytesPerToken()), megabytes(m.kvCacheBytes()), m.kvType(), m.contextCells());
+        out.printf(Locale.ROOT, "| %-6s | %7s | %4s | %10s | %9s | %9s | %9s | %7s | %5s |%n",
+                "test", "threads", "n", "tokens/s", "ms/token", "ms/pass", "cost vs 1", "GB/s", "load");
+        out.println("|--------|---------|------|------------|-----------|-----------|-----------|---------|-------|");
+        for (Row row : r.rows()) {
+            out.printf(Locale.ROOT, "| %-6s | %7d | %4d | %10.2f | %9.3f | %9s | %9s | %7s | %5.2f |%n",
+                    row.test(), row.threads(), row.n(), row.tokensPerS(), row.msPerToken(),
+                    orDash(row.msPerPass(), "%.3f"), orDash(row.costVs1(), "%.2f"), orDash(row.gbPerS(), "%.2f"), row.loadAverage());
+        }
+        out.println();
+        out.printf(Locale.ROOT, "memory: mapped weights %s, KV cache %s%n", megabytes(m.mappedWeightBytes()), megabytes(m.kvCacheBytes()));
+        printMemory(out, "after loading", m.afterLoad());
+        printMemory(out, "after the run", m.afterRun());
+    }
+
+    private static void printMemory(PrintWriter out, String when, ProcessMemory p) {
+        if (p == null) return;
+        out.printf(Locale.ROOT, "  %-14s RSS %s: model file pages %s, other files %s, anonymous %s; Java heap used %s of %s committed%n",
+                when, megabytes(p.rssBytes()), megabytes(p.modelRssBytes()), megabytes(p.rssFileBytes() - p.modelRssBytes()),
+                megabytes(p.rssAnonBytes()), megabytes(p.heapUsedBytes()), megabytes(p.heapCommittedBytes()));
+    }
+
+    private static String megabytes(long bytes) {
+        return bytes < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+
+    private static String orDash(Double value, String format) {
+        return value == null ? "-" : String.format(Locale.ROOT, format, value);
+    }
+}

@@ -1,0 +1,110 @@
+package dev.pipeinfer.jmh;
+
+import dev.pipeinfer.gguf.GgmlType;
+import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.tensor.Matmul;
+import dev.pipeinfer.tensor.WeightMatrix;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code Y[n x m] = X[n x k] W^T} for W of one type and shape, at n activation rows and a given number of
+ * pool threads.
+ *
+ * <p><b>Bandwidth, not cache speed:</b> the setup allocates as many copies of the matrix (random weights,
+ * off-heap) as it takes to exceed 512 MiB, and each call uses the next copy, so the weights come from
+ * DRAM as they do in a real forward pass.
+ *
+ * <p><b>Metric:</b> the primary score is calls per second. The secondary score {@code weightBytes} is
+ * counted per call as the matrix's byte size, so JMH reports it in bytes/s: <b>GB/s of weights =
+ * weightBytes / 1e9 = ops/s x (m x rowBytes) / 1e9</b>. With n > 1 each call still reads the weights once.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
+public class MatmulBenchmark {
+    static final long WORKING_SET = 512L << 20;
+
+    @Param({"Q4_0", "Q8_0", "F16", "Q4_K", "Q5_K", "Q6_K"})
+    public String type;
+
+    /** rows x cols (m x k): Llama-1B-ish q/o, up/gate, down, Falcon-7B, output. */
+    @Param({"2048x2048", "5632x2048", "2048x5632", "4544x4544", "32000x2048"})
+    public String shape;
+
+    @Param({"1", "2", "4", "8", "16"})
+    public int n;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    Arena arena;
+    ComputePool pool;
+    WeightMatrix[] copies;
+    long matrixBytes;
+    float[] x, y;
+    int next;
+
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    @State(Scope.Thread)
+    public static class Bytes {
+        /** Weight bytes read; reported per second. */
+        public long weightBytes;
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        GgmlType t = GgmlType.valueOf(type);
+        String[] mk = shape.split("x");
+        int m = Integer.parseInt(mk[0]), k = Integer.parseInt(mk[1]);
+        matrixBytes = t.rowBytes(k) * m;
+        int count = (int) Math.max(2, (WORKING_SET + matrixBytes - 1) / matrixBytes);
+        arena = Arena.ofShared();
+        copies = new WeightMatrix[count];
+        for (int i = 0; i < count; i++) {
+            MemorySegment s = arena.allocate(matrixBytes, 64);
+            RandomWeights.fill(t, s, 1000 + i);
+            copies[i] = new WeightMatrix(t, s, m, k);
+        }
+        Random random = new Random(1);
+        x = new float[n * k];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        y = new float[n * m];
+        pool = new ComputePool(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float matmul(Bytes bytes) {
+        WeightMatrix w = copies[next];
+        next = next + 1 == copies.length ? 0 : next + 1;
+        Matmul.matmul(w, x, n, y, pool);
+        bytes.weightBytes += matrixBytes;
+        return y[0];
+    }
+}
