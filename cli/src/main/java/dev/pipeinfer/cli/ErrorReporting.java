@@ -33,7 +33,8 @@ public final class ErrorReporting implements IExecutionExceptionHandler {
     public int handleExecutionException(Exception e, CommandLine command, ParseResult parsed) {
         Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
         int status = statusFor(cause);
-        command.getErr().println("pipeinfer " + command.getCommandName() + ": " + oneLine(cause));
+        String who = command.getParent() == null ? "pipeinfer" : "pipeinfer " + command.getCommandName();
+        command.getErr().println(who + ": " + oneLine(cause));
         if (debugRequested(parsed)) cause.printStackTrace(command.getErr());
         command.getErr().flush();
         return status;
