@@ -20,6 +20,7 @@ final class StageReport {
         m.put("runs_cancelled", s.runsCancelled());
         m.put("kv_edits", s.kvEdits());
         m.put("heap_used_bytes", s.heapUsedBytes());
+        m.put("resident_bytes", s.residentBytes());
         return m;
     }
 }

@@ -83,7 +83,8 @@ final class MessageCodec {
                 StageStats t = s.stats();
                 w.i64(s.nonce()).i32(t.stageIndex()).i64(t.computeNanos()).i64(t.idleNanos())
                         .i64(t.cancelledComputeNanos()).i64(t.bytesReceived()).i64(t.bytesSent())
-                        .i64(t.runsExecuted()).i64(t.runsCancelled()).i64(t.kvEdits()).i64(t.heapUsedBytes());
+                        .i64(t.runsExecuted()).i64(t.runsCancelled()).i64(t.kvEdits()).i64(t.heapUsedBytes())
+                        .i64(t.residentBytes());
                 return FrameType.STATS_REPLY;
             }
             case Message.Shutdown s -> {
@@ -118,7 +119,8 @@ final class MessageCodec {
             case FrameType.STATS_REPLY -> new Message.StatsReply(r.i64("nonce"), new StageStats(
                     r.i32("stage", 0, Integer.MAX_VALUE), r.i64("compute ns"), r.i64("idle ns"),
                     r.i64("cancelled compute ns"), r.i64("bytes received"), r.i64("bytes sent"),
-                    r.i64("runs executed"), r.i64("runs cancelled"), r.i64("KV edits"), r.i64("heap bytes")));
+                    r.i64("runs executed"), r.i64("runs cancelled"), r.i64("KV edits"), r.i64("heap bytes"),
+                    r.i64("resident bytes")));
             case FrameType.SHUTDOWN -> new Message.Shutdown();
             default -> throw new ProtocolException("a " + FrameType.name(type) + " frame is not a pipeline message here");
         };

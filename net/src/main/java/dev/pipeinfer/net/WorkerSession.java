@@ -3,6 +3,7 @@ package dev.pipeinfer.net;
 import dev.pipeinfer.pipeline.Message;
 import dev.pipeinfer.pipeline.Stage;
 import dev.pipeinfer.pipeline.StageCompute;
+import dev.pipeinfer.pipeline.ResidentMemory;
 import dev.pipeinfer.pipeline.StageStats;
 
 import java.io.IOException;
@@ -147,7 +148,7 @@ final class WorkerSession {
     }
 
     StageStats stats() {
-        return stage != null ? stage.stats() : new StageStats(slice.stageIndex(), 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        return stage != null ? stage.stats() : new StageStats(slice.stageIndex(), 0, 0, 0, 0, 0, 0, 0, 0, 0, ResidentMemory.bytes());
     }
 
     void close() {

@@ -59,7 +59,7 @@ class CodecTest {
                 new Message.Ping(-7),
                 new Message.Pong(-7, 3, 1234, -1),
                 new Message.StatsRequest(11),
-                new Message.StatsReply(11, new StageStats(3, 1, 2, 3, 4, 5, 6, 7, 8, 9)),
+                new Message.StatsReply(11, new StageStats(3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)),
                 new Message.Shutdown());
         for (Message m : messages) assertEquals(m, roundTrip(m, WireType.F32), m.toString());
     }

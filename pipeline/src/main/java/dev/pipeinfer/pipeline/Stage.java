@@ -87,7 +87,7 @@ public final class Stage implements AutoCloseable {
     public StageStats stats() {
         return new StageStats(index, computeNanos, idleNanos, cancelledComputeNanos, input.bytesReceived(),
                 output.bytesSent(), runsExecuted, runsCancelled, kvEdits,
-                Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory());
+                Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory(), ResidentMemory.bytes());
     }
 
     /** Stops after the current message; the output link is closed. */

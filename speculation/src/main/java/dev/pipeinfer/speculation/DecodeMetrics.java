@@ -1,5 +1,6 @@
 package dev.pipeinfer.speculation;
 
+import dev.pipeinfer.pipeline.ResidentMemory;
 import dev.pipeinfer.pipeline.StageStats;
 import java.util.Arrays;
 import java.util.List;
@@ -72,22 +73,7 @@ public final class DecodeMetrics {
             bytesSent += a.bytesSent() - (b == null ? 0 : b.bytesSent());
             stageHeapBytes[i] = a.heapUsedBytes();
         }
-        headResidentBytes = residentSetBytes();
-    }
-
-    /** VmRSS of this process from /proc/self/status, or -1 where there is no such file. */
-    static long residentSetBytes() {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    String[] parts = line.substring(6).trim().split("\\s+");
-                    return Long.parseLong(parts[0]) * 1024;
-                }
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            // not Linux, or unreadable: unknown
-        }
-        return -1;
+        headResidentBytes = ResidentMemory.bytes();
     }
 
     public double cancelledComputeMillis() {
