@@ -39,16 +39,15 @@ public final class ComputePool implements AutoCloseable {
     private volatile Throwable failure;
 
     /** Per-thread scratch for kernels (rows decoded to floats, lane sums), grown on first use. */
-    final float[][] rowScratch;
-    final float[][] laneScratch;
+    final KernelScratch[] scratch;
     /** The reusable matmul job of this pool (see {@link Matmul}). */
     final Matmul.Job matmulJob = new Matmul.Job(this);
 
     public ComputePool(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
-        this.rowScratch = new float[threads][0];
-        this.laneScratch = new float[threads][Lanes.LANES];
+        this.scratch = new KernelScratch[threads];
+        for (int t = 0; t < threads; t++) scratch[t] = new KernelScratch();
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             int index = i + 1;
@@ -118,11 +117,6 @@ public final class ComputePool implements AutoCloseable {
         else LockSupport.park(this);
     }
 
-    float[] rowScratch(int worker, int size) {
-        float[] s = rowScratch[worker];
-        if (s.length < size) rowScratch[worker] = s = new float[size];
-        return s;
-    }
 
     private static void rethrow(Throwable t) {
         if (t instanceof RuntimeException r) throw r;

@@ -6,154 +6,114 @@ import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
 /**
- * Dot products of one decoded weight row with up to four activation rows at a time, vectorized.
+ * The register-blocked inner kernels of {@link Matmul}: four decoded weight rows against one, two or four
+ * activation rows, over one tile of chunks.
  *
- * <p>Batch invariance lives here: every output element is computed by the same sequence of operations,
- * whichever kernel (1, 2 or 4 rows) handles it. Chunk c of LANES floats goes to accumulator c mod 4; the
- * four accumulators are combined as (a0+a1)+(a2+a3); the lanes are then summed in index order (never with
- * reduceLanes, whose order may differ between the interpreter and C2); the k mod LANES tail is added last,
- * one product at a time.
+ * <p><b>The summation order every kernel follows</b> (and with it every fused kernel of a format), which
+ * is what makes the matmul batch-invariant: an output {@code y[j][r]} has exactly one vector accumulator;
+ * chunk c (LANES consecutive weights) is added as {@code acc = w_c.fma(x_c, acc)} in increasing c, from
+ * zero; the accumulator's lanes are then summed in index order (never with reduceLanes, whose order may
+ * differ between the interpreter and C2); the {@code k mod LANES} tail is added last, one product at a
+ * time. Which kernel, which group of rows, which tile or which thread computes an output never changes
+ * this sequence, and a vector stored to memory between tiles and loaded back keeps its bits.
+ *
+ * <p>Four weight rows share every activation load and four activation rows share every weight load, so
+ * the four-by-four kernel does 16 FMAs per 8 loads; with one accumulator per output the four (or 16)
+ * independent chains hide the FMA latency.
+ *
+ * <p>Weight tiles are four rows at a stride of {@code stride} floats in {@code w}; accumulators for
+ * output (row i, activation j) live at {@code acc[(j * 4 + i) * LANES ..]}.
  */
 final class Dot {
+    static final int ROWS = 4;
+
     private Dot() {}
 
-    /** y[yOff + j*yStride] = w[0..k) . x[xOff + j*k ..] for j in 0..n. */
-    static void rows(float[] w, int k, float[] x, int xOff, int n, float[] y, int yOff, int yStride, float[] lanes) {
-        int j = 0;
-        for (; j + 4 <= n; j += 4) dot4(w, k, x, xOff + j * k, y, yOff + j * yStride, yStride, lanes);
-        for (; j + 2 <= n; j += 2) dot2(w, k, x, xOff + j * k, y, yOff + j * yStride, yStride, lanes);
-        if (j < n) y[yOff + j * yStride] = dot1(w, k, x, xOff + j * k, lanes);
-    }
-
-    static float dot1(float[] w, int k, float[] x, int x0, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (; i + 4 * LANES <= k; i += 4 * LANES) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + LANES).fma(FloatVector.fromArray(F, x, x0 + i + LANES), a1);
-            a2 = FloatVector.fromArray(F, w, i + 2 * LANES).fma(FloatVector.fromArray(F, x, x0 + i + 2 * LANES), a2);
-            a3 = FloatVector.fromArray(F, w, i + 3 * LANES).fma(FloatVector.fromArray(F, x, x0 + i + 3 * LANES), a3);
+    /** Four weight rows against four activation rows (at x0, x0 + k, x0 + 2k, x0 + 3k). */
+    static void rows4x4(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {
+        FloatVector a00, a10, a20, a30, a01, a11, a21, a31, a02, a12, a22, a32, a03, a13, a23, a33;
+        if (first) {
+            a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = a02 = a12 = a22 = a32 = a03 = a13 = a23 = a33 = FloatVector.zero(F);
+        } else {
+            a00 = acc(acc, a, 0); a10 = acc(acc, a, 1); a20 = acc(acc, a, 2); a30 = acc(acc, a, 3);
+            a01 = acc(acc, a, 4); a11 = acc(acc, a, 5); a21 = acc(acc, a, 6); a31 = acc(acc, a, 7);
+            a02 = acc(acc, a, 8); a12 = acc(acc, a, 9); a22 = acc(acc, a, 10); a32 = acc(acc, a, 11);
+            a03 = acc(acc, a, 12); a13 = acc(acc, a, 13); a23 = acc(acc, a, 14); a33 = acc(acc, a, 15);
         }
-        if (i + LANES <= k) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            i += LANES;
-            if (i + LANES <= k) {
-                a1 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, x0 + i), a1);
-                i += LANES;
-                if (i + LANES <= k) {
-                    a2 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, x0 + i), a2);
-                    i += LANES;
-                }
-            }
-        }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        return tail(w, x, x0, i, k, lanes);
-    }
-
-    private static void dot2(float[] w, int k, float[] x, int x0, float[] y, int y0, int yStride, float[] lanes) {
-        int x1 = x0 + k;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        int i = 0;
-        for (; i + 4 * LANES <= k; i += 4 * LANES) {
-            FloatVector w0 = FloatVector.fromArray(F, w, i);
-            FloatVector w1 = FloatVector.fromArray(F, w, i + LANES);
-            FloatVector w2 = FloatVector.fromArray(F, w, i + 2 * LANES);
-            FloatVector w3 = FloatVector.fromArray(F, w, i + 3 * LANES);
-            a0 = w0.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = w1.fma(FloatVector.fromArray(F, x, x0 + i + LANES), a1);
-            a2 = w2.fma(FloatVector.fromArray(F, x, x0 + i + 2 * LANES), a2);
-            a3 = w3.fma(FloatVector.fromArray(F, x, x0 + i + 3 * LANES), a3);
-            b0 = w0.fma(FloatVector.fromArray(F, x, x1 + i), b0);
-            b1 = w1.fma(FloatVector.fromArray(F, x, x1 + i + LANES), b1);
-            b2 = w2.fma(FloatVector.fromArray(F, x, x1 + i + 2 * LANES), b2);
-            b3 = w3.fma(FloatVector.fromArray(F, x, x1 + i + 3 * LANES), b3);
-        }
-        int c = 0;
-        for (; i + LANES <= k; i += LANES, c++) {
-            FloatVector wv = FloatVector.fromArray(F, w, i);
-            if (c == 0) {
-                a0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-                b0 = wv.fma(FloatVector.fromArray(F, x, x1 + i), b0);
-            } else if (c == 1) {
-                a1 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a1);
-                b1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), b1);
-            } else {
-                a2 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a2);
-                b2 = wv.fma(FloatVector.fromArray(F, x, x1 + i), b2);
-            }
-        }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        y[y0] = tail(w, x, x0, i, k, lanes);
-        b0.add(b1).add(b2.add(b3)).intoArray(lanes, 0);
-        y[y0 + yStride] = tail(w, x, x1, i, k, lanes);
-    }
-
-    private static void dot4(float[] w, int k, float[] x, int x0, float[] y, int y0, int yStride, float[] lanes) {
         int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-        FloatVector d0 = a0, d1 = a0, d2 = a0, d3 = a0;
-        int i = 0;
-        for (; i + 4 * LANES <= k; i += 4 * LANES) {
-            FloatVector w0 = FloatVector.fromArray(F, w, i);
-            FloatVector w1 = FloatVector.fromArray(F, w, i + LANES);
-            FloatVector w2 = FloatVector.fromArray(F, w, i + 2 * LANES);
-            FloatVector w3 = FloatVector.fromArray(F, w, i + 3 * LANES);
-            a0 = w0.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            b0 = w0.fma(FloatVector.fromArray(F, x, x1 + i), b0);
-            c0 = w0.fma(FloatVector.fromArray(F, x, x2 + i), c0);
-            d0 = w0.fma(FloatVector.fromArray(F, x, x3 + i), d0);
-            a1 = w1.fma(FloatVector.fromArray(F, x, x0 + i + LANES), a1);
-            b1 = w1.fma(FloatVector.fromArray(F, x, x1 + i + LANES), b1);
-            c1 = w1.fma(FloatVector.fromArray(F, x, x2 + i + LANES), c1);
-            d1 = w1.fma(FloatVector.fromArray(F, x, x3 + i + LANES), d1);
-            a2 = w2.fma(FloatVector.fromArray(F, x, x0 + i + 2 * LANES), a2);
-            b2 = w2.fma(FloatVector.fromArray(F, x, x1 + i + 2 * LANES), b2);
-            c2 = w2.fma(FloatVector.fromArray(F, x, x2 + i + 2 * LANES), c2);
-            d2 = w2.fma(FloatVector.fromArray(F, x, x3 + i + 2 * LANES), d2);
-            a3 = w3.fma(FloatVector.fromArray(F, x, x0 + i + 3 * LANES), a3);
-            b3 = w3.fma(FloatVector.fromArray(F, x, x1 + i + 3 * LANES), b3);
-            c3 = w3.fma(FloatVector.fromArray(F, x, x2 + i + 3 * LANES), c3);
-            d3 = w3.fma(FloatVector.fromArray(F, x, x3 + i + 3 * LANES), d3);
+        for (int c = 0; c < chunks; c++) {
+            int i = c * LANES;
+            FloatVector w0 = FloatVector.fromArray(F, w, i), w1 = FloatVector.fromArray(F, w, stride + i);
+            FloatVector w2 = FloatVector.fromArray(F, w, 2 * stride + i), w3 = FloatVector.fromArray(F, w, 3 * stride + i);
+            FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(xv, a00); a10 = w1.fma(xv, a10); a20 = w2.fma(xv, a20); a30 = w3.fma(xv, a30);
+            xv = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(xv, a01); a11 = w1.fma(xv, a11); a21 = w2.fma(xv, a21); a31 = w3.fma(xv, a31);
+            xv = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(xv, a02); a12 = w1.fma(xv, a12); a22 = w2.fma(xv, a22); a32 = w3.fma(xv, a32);
+            xv = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(xv, a03); a13 = w1.fma(xv, a13); a23 = w2.fma(xv, a23); a33 = w3.fma(xv, a33);
         }
-        int c = 0;
-        for (; i + LANES <= k; i += LANES, c++) {
-            FloatVector wv = FloatVector.fromArray(F, w, i);
-            FloatVector xa = FloatVector.fromArray(F, x, x0 + i), xb = FloatVector.fromArray(F, x, x1 + i);
-            FloatVector xc = FloatVector.fromArray(F, x, x2 + i), xd = FloatVector.fromArray(F, x, x3 + i);
-            if (c == 0) {
-                a0 = wv.fma(xa, a0); b0 = wv.fma(xb, b0); c0 = wv.fma(xc, c0); d0 = wv.fma(xd, d0);
-            } else if (c == 1) {
-                a1 = wv.fma(xa, a1); b1 = wv.fma(xb, b1); c1 = wv.fma(xc, c1); d1 = wv.fma(xd, d1);
-            } else {
-                a2 = wv.fma(xa, a2); b2 = wv.fma(xb, b2); c2 = wv.fma(xc, c2); d2 = wv.fma(xd, d2);
-            }
+        a00.intoArray(acc, a); a10.intoArray(acc, a + LANES); a20.intoArray(acc, a + 2 * LANES); a30.intoArray(acc, a + 3 * LANES);
+        a01.intoArray(acc, a + 4 * LANES); a11.intoArray(acc, a + 5 * LANES); a21.intoArray(acc, a + 6 * LANES); a31.intoArray(acc, a + 7 * LANES);
+        a02.intoArray(acc, a + 8 * LANES); a12.intoArray(acc, a + 9 * LANES); a22.intoArray(acc, a + 10 * LANES); a32.intoArray(acc, a + 11 * LANES);
+        a03.intoArray(acc, a + 12 * LANES); a13.intoArray(acc, a + 13 * LANES); a23.intoArray(acc, a + 14 * LANES); a33.intoArray(acc, a + 15 * LANES);
+    }
+
+    /** Four weight rows against two activation rows (at x0 and x0 + k). */
+    static void rows4x2(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {
+        FloatVector a00, a10, a20, a30, a01, a11, a21, a31;
+        if (first) {
+            a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = FloatVector.zero(F);
+        } else {
+            a00 = acc(acc, a, 0); a10 = acc(acc, a, 1); a20 = acc(acc, a, 2); a30 = acc(acc, a, 3);
+            a01 = acc(acc, a, 4); a11 = acc(acc, a, 5); a21 = acc(acc, a, 6); a31 = acc(acc, a, 7);
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        y[y0] = tail(w, x, x0, i, k, lanes);
-        b0.add(b1).add(b2.add(b3)).intoArray(lanes, 0);
-        y[y0 + yStride] = tail(w, x, x1, i, k, lanes);
-        c0.add(c1).add(c2.add(c3)).intoArray(lanes, 0);
-        y[y0 + 2 * yStride] = tail(w, x, x2, i, k, lanes);
-        d0.add(d1).add(d2.add(d3)).intoArray(lanes, 0);
-        y[y0 + 3 * yStride] = tail(w, x, x3, i, k, lanes);
+        int x1 = x0 + k;
+        for (int c = 0; c < chunks; c++) {
+            int i = c * LANES;
+            FloatVector w0 = FloatVector.fromArray(F, w, i), w1 = FloatVector.fromArray(F, w, stride + i);
+            FloatVector w2 = FloatVector.fromArray(F, w, 2 * stride + i), w3 = FloatVector.fromArray(F, w, 3 * stride + i);
+            FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(xv, a00); a10 = w1.fma(xv, a10); a20 = w2.fma(xv, a20); a30 = w3.fma(xv, a30);
+            xv = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(xv, a01); a11 = w1.fma(xv, a11); a21 = w2.fma(xv, a21); a31 = w3.fma(xv, a31);
+        }
+        a00.intoArray(acc, a); a10.intoArray(acc, a + LANES); a20.intoArray(acc, a + 2 * LANES); a30.intoArray(acc, a + 3 * LANES);
+        a01.intoArray(acc, a + 4 * LANES); a11.intoArray(acc, a + 5 * LANES); a21.intoArray(acc, a + 6 * LANES); a31.intoArray(acc, a + 7 * LANES);
+    }
+
+    /** Four weight rows against one activation row. */
+    static void rows4x1(float[] w, int stride, int chunks, float[] x, int x0, float[] acc, int a, boolean first) {
+        FloatVector a0, a1, a2, a3;
+        if (first) {
+            a0 = a1 = a2 = a3 = FloatVector.zero(F);
+        } else {
+            a0 = acc(acc, a, 0); a1 = acc(acc, a, 1); a2 = acc(acc, a, 2); a3 = acc(acc, a, 3);
+        }
+        for (int c = 0; c < chunks; c++) {
+            int i = c * LANES;
+            FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
+            a0 = FloatVector.fromArray(F, w, i).fma(xv, a0);
+            a1 = FloatVector.fromArray(F, w, stride + i).fma(xv, a1);
+            a2 = FloatVector.fromArray(F, w, 2 * stride + i).fma(xv, a2);
+            a3 = FloatVector.fromArray(F, w, 3 * stride + i).fma(xv, a3);
+        }
+        a0.intoArray(acc, a); a1.intoArray(acc, a + LANES); a2.intoArray(acc, a + 2 * LANES); a3.intoArray(acc, a + 3 * LANES);
+    }
+
+    private static FloatVector acc(float[] acc, int a, int slot) {
+        return FloatVector.fromArray(F, acc, a + slot * LANES);
     }
 
     /**
-     * The fixed-order end of every dot product: the caller combines its accumulators as (a0+a1)+(a2+a3)
-     * and stores them in {@code lanes} (no vector crosses a call: that would box it); here the lanes are summed in index order and the tail added one product at a time.
+     * The fixed-order end of one output: the lanes of its accumulator (at {@code acc[a..a+LANES)}) summed in
+     * index order, then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at a time.
      */
-    static float tail(float[] w, float[] x, int xo, int i, int k, float[] lanes) {
-        float s = sumLanes(lanes);
-        for (; i < k; i++) s += w[i] * x[xo + i];
-        return s;
-    }
-
-    static float sumLanes(float[] lanes) {
+    static float finish(float[] acc, int a, float[] w, int wi, float[] x, int xi, int tail) {
         float s = 0;
-        for (int l = 0; l < LANES; l++) s += lanes[l];
+        for (int l = 0; l < LANES; l++) s += acc[a + l];
+        for (int t = 0; t < tail; t++) s += w[wi + t] * x[xi + t];
         return s;
     }
 }

@@ -25,40 +25,37 @@ public final class F32Format extends TensorFormat {
         MemorySegment.copy(src, LE_FLOAT, offset, dst, dstOffset, k);
     }
 
-    /** Fused n = 1 kernel: {@link Dot#dot1} reading the weights straight from the segment (same bits). */
+    /** Fused n = 1 kernel: {@link Dot#rows4x1} reading the four weight rows straight from the segment (same bits). */
     @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         MemorySegment s = w.data;
-        int k = w.cols;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
+        int k = w.cols, whole = k - k % 16;
+        float[] lanes = scratch.lanes;
+        for (int r0 = from; r0 < to; r0 += 4) {
+            int rows = Math.min(4, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
+            long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + Math.min(3, rows - 1));
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int i = 0;
-            for (; i + 64 <= k; i += 64) {
-                a0 = load(s, base + 4L * i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-                a1 = load(s, base + 4L * i + 64).fma(FloatVector.fromArray(F, x, xOffset + i + 16), a1);
-                a2 = load(s, base + 4L * i + 128).fma(FloatVector.fromArray(F, x, xOffset + i + 32), a2);
-                a3 = load(s, base + 4L * i + 192).fma(FloatVector.fromArray(F, x, xOffset + i + 48), a3);
+            for (int i = 0; i < whole; i += 16) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
+                a0 = load(s, w0 + 4L * i).fma(xv, a0);
+                a1 = load(s, w1 + 4L * i).fma(xv, a1);
+                a2 = load(s, w2 + 4L * i).fma(xv, a2);
+                a3 = load(s, w3 + 4L * i).fma(xv, a3);
             }
-            if (i + 16 <= k) {
-                a0 = load(s, base + 4L * i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-                i += 16;
-                if (i + 16 <= k) {
-                    a1 = load(s, base + 4L * i).fma(FloatVector.fromArray(F, x, xOffset + i), a1);
-                    i += 16;
-                    if (i + 16 <= k) {
-                        a2 = load(s, base + 4L * i).fma(FloatVector.fromArray(F, x, xOffset + i), a2);
-                        i += 16;
-                    }
-                }
+            a0.intoArray(lanes, 0);
+            a1.intoArray(lanes, 16);
+            a2.intoArray(lanes, 32);
+            a3.intoArray(lanes, 48);
+            for (int i = 0; i < rows; i++) {
+                // the tail weights (fewer than 16) go beside the accumulators for Dot.finish
+                MemorySegment.copy(s, LE_FLOAT, w.rowOffset(r0 + i) + 4L * whole, lanes, 64, k - whole);
+                y[yOffset + r0 + i] = Dot.finish(lanes, 16 * i, lanes, 64, x, xOffset + whole, k - whole);
             }
-            dequantizeRow(s, base + 4L * i, row, i, k - i);
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, i, k, lanes);
         }
     }
 

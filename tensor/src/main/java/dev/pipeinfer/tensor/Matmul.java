@@ -5,24 +5,35 @@ package dev.pipeinfer.tensor;
  * row-major), Y [n x m] (row-major), i.e. {@code y[j][r] = W[r] . x[j]}. This is ggml's
  * {@code mul_mat(W, X)}.
  *
- * <p><b>Activations stay f32.</b> Each weight row is decoded once into a per-thread float buffer (with the
- * type's vectorized decoder, bit-identical to its reference dequantizer) and then dotted with every row of
- * X while it is hot in L1, so a batch of n rows reads the weights from memory once. Results therefore
- * track the float64 reference ({@code mmexact}) to float32 summation error rather than llama.cpp's
- * int8-activation result ({@code mm}).
+ * <p><b>Activations stay f32.</b> Weights are decoded (with the type's vectorized decoder, bit-identical to
+ * its reference dequantizer) four rows at a time, one tile of {@link #TILE} columns at a time, into a
+ * per-thread buffer that stays in L1, and multiplied there with the matching tile of every row of X by
+ * the register-blocked kernels of {@link Dot}. A batch of n rows therefore reads each weight from memory
+ * once, and four weight rows share every activation load. Results track the float64 reference
+ * ({@code mmexact}) to float32 summation error rather than llama.cpp's int8-activation result ({@code mm}).
+ *
+ * <p>For n = 1 the types that decide decoding speed have fused kernels ({@link TensorFormat#matvecRows})
+ * that decode each block of four rows in registers and feed it straight into the FMAs.
  *
  * <p><b>Batch invariance.</b> Row j of Y is bit-identical whatever n is, wherever that row sits in X and
  * however many threads run: an output element is computed by one thread, by the same operations in the
- * same order (see {@link Dot}), and rows are split over threads without splitting any dot product.
+ * same order (the order is spelled out in {@link Dot}; fused kernels follow it too), and rows are split
+ * over threads without splitting any dot product.
  *
  * <p>{@link #matmulScalar} is the plain reference (scalar dequantizer, double accumulation).
  */
 public final class Matmul {
     /**
-     * {@code -Dpipeinfer.matmul.generic=true} turns the fused n = 1 kernels off (every n then decodes rows into
+     * {@code -Dpipeinfer.matmul.generic=true} turns the fused n = 1 kernels off (every n then decodes tiles into
      * the scratch buffer); for measuring one against the other. Both give the same bits.
      */
     static final boolean FUSED = !Boolean.getBoolean("pipeinfer.matmul.generic");
+
+    /**
+     * Columns per decoded tile: a multiple of every block size (256 for the k-quants) and of LANES; four
+     * rows of it (8 KiB) plus the matching activations of a four-row group (8 KiB) stay in L1.
+     */
+    static final int TILE = 512;
 
     private Matmul() {}
 
@@ -38,7 +49,7 @@ public final class Matmul {
         synchronized (job) {
             job.set(w, x, xOffset, n, y, yOffset);
             try {
-                pool.run(w.rows, 1, job);
+                pool.run(w.rows, Dot.ROWS, job);
             } finally {
                 job.clear();
             }
@@ -103,18 +114,50 @@ public final class Matmul {
 
         @Override
         public void run(int worker, int from, int to) {
-            WeightMatrix w = this.w;
-            int k = w.cols, m = w.rows;
-            float[] row = pool.rowScratch(worker, k);
-            float[] lanes = pool.laneScratch[worker];
-            TensorFormat format = w.format;
+            KernelScratch scratch = pool.scratch[worker];
             if (n == 1 && FUSED) {
-                format.matvecRows(w, x, xOffset, y, yOffset, from, to, row, lanes);
-                return;
+                w.format.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            } else {
+                tiled(w, x, xOffset, n, y, yOffset, from, to, scratch);
             }
-            for (int r = from; r < to; r++) {
-                format.decodeRow(w.data, w.rowOffset(r), row, 0, k);
-                Dot.rows(row, k, x, xOffset, n, y, yOffset + r, m, lanes);
+        }
+    }
+
+    /**
+     * The generic path, any type and any n: rows [from, to) of Y's columns, four weight rows at a time (the
+     * last group repeats its last row so the kernels always see four; those results are dropped).
+     */
+    static void tiled(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                      KernelScratch scratch) {
+        float[] tile = scratch.tile, acc = scratch.accumulators(n);
+        int k = w.cols, m = w.rows;
+        int lanes = Lanes.LANES;
+        int whole = k - k % lanes;
+        int lastTile = (k - 1) / TILE * TILE;
+        TensorFormat format = w.format;
+        long tileBytes = w.type.rowBytes(TILE);
+        for (int r0 = from; r0 < to; r0 += Dot.ROWS) {
+            int rowsHere = Math.min(Dot.ROWS, to - r0);
+            for (int t0 = 0; t0 < k; t0 += TILE) {
+                int len = Math.min(TILE, k - t0);
+                long skip = t0 / TILE * tileBytes;
+                for (int i = 0; i < Dot.ROWS; i++) {
+                    int r = r0 + Math.min(i, rowsHere - 1);
+                    format.decodeRow(w.data, w.rowOffset(r) + skip, tile, i * TILE, len);
+                }
+                int chunks = (Math.min(t0 + len, whole) - t0) / lanes;
+                boolean first = t0 == 0;
+                int xt = xOffset + t0;
+                int j = 0;
+                for (; j + 4 <= n; j += 4) Dot.rows4x4(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.ROWS * lanes, first);
+                for (; j + 2 <= n; j += 2) Dot.rows4x2(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.ROWS * lanes, first);
+                if (j < n) Dot.rows4x1(tile, TILE, chunks, x, xt + j * k, acc, j * Dot.ROWS * lanes, first);
+            }
+            for (int j = 0; j < n; j++) {
+                for (int i = 0; i < rowsHere; i++) {
+                    y[yOffset + j * m + r0 + i] = Dot.finish(acc, (j * Dot.ROWS + i) * lanes,
+                            tile, i * TILE + whole - lastTile, x, xOffset + j * k + whole, k - whole);
+                }
             }
         }
     }

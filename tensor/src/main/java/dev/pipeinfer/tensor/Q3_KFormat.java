@@ -44,6 +44,17 @@ public final class Q3_KFormat extends TensorFormat {
         out[12] = (w3 & 0xFF) - 32; out[13] = ((w3 >>> 8) & 0xFF) - 32; out[14] = ((w3 >>> 16) & 0xFF) - 32; out[15] = (w3 >>> 24) - 32;
     }
 
+    /**
+     * Scale i alone, the same arithmetic as {@link #unpackScales} on word i / 4: lets the vector decoder read
+     * scales without a scratch array (no allocation per call).
+     */
+    static int scale(MemorySegment s, long scales, int i) {
+        int j = i >> 2;
+        int lo = s.get(LE_INT, scales + 4 * (j & 1)), high = s.get(LE_INT, scales + 8);
+        int word = ((lo >>> (4 * (j >> 1))) & 0x0f0f0f0f) | (((high >>> (2 * j)) & 0x03030303) << 4);
+        return ((word >>> (8 * (i & 3))) & 0xFF) - 32;
+    }
+
     @Override
     public void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
         checkWholeBlocks(k);
@@ -78,18 +89,16 @@ public final class Q3_KFormat extends TensorFormat {
             return;
         }
         checkWholeBlocks(k);
-        int[] scales = new int[16];
         for (int b = 0; b < k / QK; b++) {
             long block = offset + (long) b * BLOCK_BYTES;
             float dAll = fp16(src, block + 108);
-            unpackScales(src, block + 96, scales);
             int y = dstOffset + b * QK;
             int is = 0, bit = 0;
             for (int half = 0; half < 2; half++) {
                 long q = block + 32 + 32L * half;
                 for (int shift = 0; shift < 8; shift += 2) {
                     for (int part = 0; part < 2; part++) {
-                        float dl = dAll * scales[is++];
+                        float dl = dAll * scale(src, block + 96, is++);
                         for (int l = 0; l < 16; l += LANES) {
                             IntVector v = (IntVector) ByteVector.fromMemorySegment(B, src, q + 16 * part + l, ByteOrder.LITTLE_ENDIAN)
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);

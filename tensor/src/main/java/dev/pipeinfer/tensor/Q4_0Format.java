@@ -41,6 +41,11 @@ public final class Q4_0Format extends TensorFormat {
         }
     }
 
+    /**
+     * With 16 lanes each block is two table lookups: the 16 possible weights (i - 8) * d, computed once per
+     * block with the same float multiply as the reference, are indexed by the nibbles (vpermd), which is
+     * cheaper than converting every nibble to float and scaling it.
+     */
     @Override
     public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
         if (!Lanes.USABLE) {
@@ -50,8 +55,14 @@ public final class Q4_0Format extends TensorFormat {
         checkWholeBlocks(k);
         for (int b = 0; b < k / QK; b++) {
             long block = offset + (long) b * BLOCK_BYTES;
-            float d = fp16(src, block);
             int y = dstOffset + b * QK;
+            if (LANES == 16) {
+                IntVector table = table(src, block), q = nibbleBytes(src, block);
+                q.selectFrom(table).reinterpretAsFloats().intoArray(dst, y);
+                q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().intoArray(dst, y + 16);
+                continue;
+            }
+            float d = fp16(src, block);
             for (int j = 0; j < QK / 2; j += LANES) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, block + 2 + j, ByteOrder.LITTLE_ENDIAN)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -62,46 +73,46 @@ public final class Q4_0Format extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes): each block's 16 bytes widen to 16 int lanes, the low and high nibbles
-     * minus 8 become the block's two 16-weight chunks, scaled by a broadcast d (exactly the dequantized
-     * values) and fed straight into the FMAs. Chunk c feeds accumulator c mod 4 as in {@link Dot#dot1}, so
-     * the result has the same bits as the generic decode-then-dot path used for n > 1.
+     * Fused n = 1 kernel (16 lanes): four rows at a time, each block decoded as in {@link #decodeRow}, low
+     * chunk then high chunk into the row's accumulator. Written out per row rather than through a helper
+     * taking and returning vectors: C2 does not always inline such a helper, and then boxes every vector.
      */
     @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int b = 0;
-            for (; b + 2 <= blocks; b += 2) {
-                long block = base + (long) b * BLOCK_BYTES;
+        float[] lanes = scratch.lanes;
+        for (int r0 = from; r0 < to; r0 += 2) {
+            int rows = Math.min(2, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
                 int xi = xOffset + b * QK;
-                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
-                IntVector q = nibbleBytes(s, block);
-                a0 = ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
-                a1 = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-                FloatVector d2 = FloatVector.broadcast(F, fp16(s, block + BLOCK_BYTES));
-                IntVector q2 = nibbleBytes(s, block + BLOCK_BYTES);
-                a2 = ((FloatVector) (q2.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                a3 = ((FloatVector) (q2.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
+                IntVector t0 = table(s, w0 + o), q0 = nibbleBytes(s, w0 + o);
+                IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
+                a0 = q0.selectFrom(t0).reinterpretAsFloats().fma(xlo, a0);
+                a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
+                a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, a0);
+                a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, a1);
             }
-            if (b < blocks) {
-                long block = base + (long) b * BLOCK_BYTES;
-                int xi = xOffset + b * QK;
-                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
-                IntVector q = nibbleBytes(s, block);
-                a0 = ((FloatVector) (q.and(0x0F).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
-                a1 = ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-            }
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+            a0.intoArray(lanes, 0);
+            a1.intoArray(lanes, 16);
+            finishRows(lanes, y, yOffset + r0, rows);
         }
+    }
+
+    private static final FloatVector LEVELS = LANES == 16
+            ? FloatVector.fromArray(F, new float[] {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0) : null;
+
+    /** The block's 16 possible weights (i - 8) * d as float bits; vpermd ignores the index bits above 4. */
+    private static IntVector table(MemorySegment s, long block) {
+        return LEVELS.mul(fp16(s, block)).reinterpretAsInts();
     }
 
     /** The block's 16 nibble bytes, zero-extended to int lanes. */

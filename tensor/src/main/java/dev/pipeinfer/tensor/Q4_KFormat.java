@@ -62,6 +62,10 @@ public final class Q4_KFormat extends TensorFormat {
         }
     }
 
+    /**
+     * With 16 lanes each 32-weight sub-block is a table lookup: its 16 possible weights (d*scale) * i -
+     * dmin*min, computed with the reference's multiply and subtract, indexed by the nibbles (vpermd).
+     */
     @Override
     public void decodeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
         if (!Lanes.USABLE) {
@@ -77,57 +81,95 @@ public final class Q4_KFormat extends TensorFormat {
             int scales = y + QK - 16;
             subBlockScales(src, block, dst, scales);
             for (int g = 0; g < 4; g++) {
+                long q = block + 16 + 32L * g;
+                int at = y + 64 * g;
+                if (LANES == 16) {
+                    IntVector t1 = table(dst[scales + 2 * g], dst[scales + 8 + 2 * g]);
+                    IntVector t2 = table(dst[scales + 2 * g + 1], dst[scales + 9 + 2 * g]);
+                    IntVector v0 = bytes(src, q), v1 = bytes(src, q + 16);
+                    v0.selectFrom(t1).reinterpretAsFloats().intoArray(dst, at);
+                    v1.selectFrom(t1).reinterpretAsFloats().intoArray(dst, at + 16);
+                    v0.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().intoArray(dst, at + 32);
+                    v1.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().intoArray(dst, at + 48);
+                    continue;
+                }
                 FloatVector d1 = FloatVector.broadcast(F, dst[scales + 2 * g]), m1 = FloatVector.broadcast(F, dst[scales + 8 + 2 * g]);
                 FloatVector d2 = FloatVector.broadcast(F, dst[scales + 2 * g + 1]), m2 = FloatVector.broadcast(F, dst[scales + 9 + 2 * g]);
-                long q = block + 16 + 32L * g;
                 for (int l = 0; l < 32; l += LANES) {
-                    IntVector v = (IntVector) ByteVector.fromMemorySegment(B, src, q + l, ByteOrder.LITTLE_ENDIAN)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    ((FloatVector) (v.and(0xF)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * g + l);
-                    ((FloatVector) (v.lanewise(VectorOperators.LSHR, 4)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * g + 32 + l);
+                    IntVector v = bytes(src, q + l);
+                    ((FloatVector) (v.and(0xF)).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, at + l);
+                    ((FloatVector) (v.lanewise(VectorOperators.LSHR, 4)).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(dst, at + 32 + l);
                 }
             }
         }
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes): per 32-weight sub-block, broadcast d*scale and dmin*min once (computed
-     * per super-block by {@link #subBlockScales}), then each
-     * 16 bytes of nibbles give two chunks (low: this sub-block, high: the next) as q*d1 - m1, exactly the
-     * dequantized values, straight into the FMAs. Chunk c feeds accumulator c mod 4 as in {@link Dot#dot1}
-     * (within a 64-weight group: low l=0 -> a0, l=16 -> a1, high l=0 -> a2, l=16 -> a3), so the bits match
-     * the generic decode-then-dot path.
+     * Fused n = 1 kernel (16 lanes), two rows at a time: first every sub-block scale of both rows (by
+     * {@link #subBlockScales}), then {@link #superBlock} per super-block, each 64-weight group decoded as in
+     * {@link #decodeRow} and its four chunks fed into the row's accumulator in order.
+     *
+     * <p>Shaped for C2: no call inside a vector loop (a call with live vectors, or a vector operation that
+     * does not get inlined, boxes the vectors), and the vector code split into methods small enough for
+     * C2's inlining budget, the accumulators passing between them through {@code lanes} (exactly).
      */
     @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        float[] sc = scratch.scales(32 * blocks), lanes = scratch.lanes;
+        for (int r0 = from; r0 < to; r0 += 2) {
+            int rows = Math.min(2, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
             for (int b = 0; b < blocks; b++) {
-                long block = base + (long) b * BLOCK_BYTES;
-                subBlockScales(s, block, lanes, 0);
-                for (int g = 0; g < 4; g++) {
-                    FloatVector d1 = FloatVector.broadcast(F, lanes[2 * g]), m1 = FloatVector.broadcast(F, lanes[8 + 2 * g]);
-                    FloatVector d2 = FloatVector.broadcast(F, lanes[2 * g + 1]), m2 = FloatVector.broadcast(F, lanes[9 + 2 * g]);
-                    long q = block + 16 + 32L * g;
-                    int xi = xOffset + b * QK + 64 * g;
-                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, q, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, s, q + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    a0 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
-                    a1 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-                    a2 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                    a3 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
-                }
+                subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 32 * b);
+                subBlockScales(s, w1 + (long) b * BLOCK_BYTES, sc, 32 * b + 16);
             }
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+            java.util.Arrays.fill(lanes, 0, 32, 0f);
+            for (int b = 0; b < blocks; b++) {
+                superBlock(s, w0 + (long) b * BLOCK_BYTES, w1 + (long) b * BLOCK_BYTES, sc, 32 * b, x, xOffset + b * QK, lanes);
+            }
+            finishRows(lanes, y, yOffset + r0, rows);
         }
+    }
+
+    /** One super-block of two rows (scales at sc[at..at+16) and sc[at+16..at+32)); accumulators in lanes[0..32). */
+    private static void superBlock(MemorySegment s, long b0, long b1, float[] sc, int at, float[] x, int xi, float[] lanes) {
+        FloatVector a0 = FloatVector.fromArray(F, lanes, 0), a1 = FloatVector.fromArray(F, lanes, 16);
+        for (int g = 0; g < 4; g++) {
+            int c = at + 2 * g, xg = xi + 64 * g;
+            long q = 16 + 32L * g;
+            IntVector lo0 = table(sc[c], sc[c + 8]), hi0 = table(sc[c + 1], sc[c + 9]);
+            IntVector lo1 = table(sc[c + 16], sc[c + 24]), hi1 = table(sc[c + 17], sc[c + 25]);
+            IntVector u0 = bytes(s, b0 + q), v0 = bytes(s, b0 + q + 16);
+            IntVector u1 = bytes(s, b1 + q), v1 = bytes(s, b1 + q + 16);
+            FloatVector xv = FloatVector.fromArray(F, x, xg);
+            a0 = u0.selectFrom(lo0).reinterpretAsFloats().fma(xv, a0);
+            a1 = u1.selectFrom(lo1).reinterpretAsFloats().fma(xv, a1);
+            xv = FloatVector.fromArray(F, x, xg + 16);
+            a0 = v0.selectFrom(lo0).reinterpretAsFloats().fma(xv, a0);
+            a1 = v1.selectFrom(lo1).reinterpretAsFloats().fma(xv, a1);
+            xv = FloatVector.fromArray(F, x, xg + 32);
+            a0 = u0.lanewise(VectorOperators.LSHR, 4).selectFrom(hi0).reinterpretAsFloats().fma(xv, a0);
+            a1 = u1.lanewise(VectorOperators.LSHR, 4).selectFrom(hi1).reinterpretAsFloats().fma(xv, a1);
+            xv = FloatVector.fromArray(F, x, xg + 48);
+            a0 = v0.lanewise(VectorOperators.LSHR, 4).selectFrom(hi0).reinterpretAsFloats().fma(xv, a0);
+            a1 = v1.lanewise(VectorOperators.LSHR, 4).selectFrom(hi1).reinterpretAsFloats().fma(xv, a1);
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+    }
+
+    private static final FloatVector LEVELS = LANES == 16
+            ? FloatVector.fromArray(F, new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0) : null;
+
+    /** The 16 possible weights scale * i - min of a sub-block, as float bits (vpermd ignores index bits above 4). */
+    static IntVector table(float scale, float min) {
+        return LEVELS.mul(scale).sub(min).reinterpretAsInts();
     }
 
     /**

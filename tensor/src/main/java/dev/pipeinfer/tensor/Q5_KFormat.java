@@ -85,49 +85,6 @@ public final class Q5_KFormat extends TensorFormat {
         }
     }
 
-    /**
-     * Fused n = 1 kernel (16 lanes), Q4_K's with the fifth bits: the two 16-byte halves of qh are loaded once
-     * per super-block; group g takes bits 2g and 2g+1 of them. Same values and accumulator pattern as the
-     * generic decode-then-dot path, so the same bits.
-     */
-    @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
-        if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
-            return;
-        }
-        MemorySegment s = w.data;
-        int blocks = w.cols / QK;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int b = 0; b < blocks; b++) {
-                long block = base + (long) b * BLOCK_BYTES;
-                Q4_KFormat.subBlockScales(s, block, lanes, 0);
-                IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                for (int g = 0; g < 4; g++) {
-                    FloatVector d1 = FloatVector.broadcast(F, lanes[2 * g]), m1 = FloatVector.broadcast(F, lanes[8 + 2 * g]);
-                    FloatVector d2 = FloatVector.broadcast(F, lanes[2 * g + 1]), m2 = FloatVector.broadcast(F, lanes[9 + 2 * g]);
-                    long ql = block + 48 + 32L * g;
-                    int xi = xOffset + b * QK + 64 * g;
-                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector lo0 = h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
-                    IntVector lo1 = h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4);
-                    IntVector hi0 = h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
-                    IntVector hi1 = h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4);
-                    a0 = ((FloatVector) v0.and(0xF).or(lo0).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a0);
-                    a1 = ((FloatVector) v1.and(0xF).or(lo1).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-                    a2 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(hi0).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                    a3 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(hi1).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
-                }
-            }
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
-        }
-    }
-
     @Override
     public boolean canQuantize() {
         return true;

@@ -99,57 +99,56 @@ public final class Q6_KFormat extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes): per half and per 16 positions l, the four chunks at l, l+32, l+64, l+96
-     * are built as in {@link #decodeRow} and fed to accumulators (l=0: a0, a2, a0, a2; l=16: a1, a3, a1, a3),
-     * which is chunk c -> accumulator c mod 4 in increasing c for each accumulator, as in {@link Dot#dot1}.
+     * Fused n = 1 kernel (16 lanes), a row at a time: first the row's group scales, then {@link #row}, which
+     * decodes each 128-weight half as in {@link #decodeRow} and feeds its eight chunks into the accumulator
+     * in order. One accumulator chain per row is enough here: decoding, not the FMA latency, is the limit.
+     * Shaped for C2: no call while vectors are live (that boxes them), and all vector code written out in
+     * one method (helpers taking vectors may be left out of line, which boxes them too).
      */
     @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
         for (int r = from; r < to; r++) {
             long base = w.rowOffset(r);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int b = 0; b < blocks; b++) {
-                long block = base + (long) b * BLOCK_BYTES;
-                groupScales(s, block, lanes, 0);
-                for (int half = 0; half < 2; half++) {
-                    long ql = block + 64L * half, qh = block + 128 + 32L * half;
-                    int sc = 8 * half;
-                    int xi = xOffset + b * QK + 128 * half;
-                    // positions 0..15 of this half: chunks 0, 2, 4, 6
-                    IntVector lo = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector hi = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, s, qh, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    a0 = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc]).fma(FloatVector.fromArray(F, x, xi), a0);
-                    a2 = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 2]).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                    a0 = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 4]).fma(FloatVector.fromArray(F, x, xi + 64), a0);
-                    a2 = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a2);
-                    // positions 16..31: chunks 1, 3, 5, 7
-                    lo = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    hi = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    h = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                    a1 = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 1]).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-                    a3 = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 3]).fma(FloatVector.fromArray(F, x, xi + 48), a3);
-                    a1 = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 5]).fma(FloatVector.fromArray(F, x, xi + 80), a1);
-                    a3 = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0))
-                            .mul(lanes[sc + 7]).fma(FloatVector.fromArray(F, x, xi + 112), a3);
-                }
-            }
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+            for (int b = 0; b < blocks; b++) groupScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
+            row(s, base, blocks, sc, x, xOffset, lanes);
+            finishRows(lanes, y, yOffset + r, 1);
         }
+    }
+
+    /**
+     * One row's dot product, its accumulator left in lanes[0..16). Chunk c covers weights 16c..16c+16:
+     * quarter c/2 of the half (the 6-bit values of {@link #decodeRow}), positions 0..16 or 16..32 of it.
+     */
+    private static void row(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            for (int half = 0; half < 2; half++) {
+                long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
+                int at = 16 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
+                IntVector lo = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector lob = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hi = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hib = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, s, qh, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hb = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                a = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at]).fma(FloatVector.fromArray(F, x, xi), a);
+                a = ((FloatVector) lob.and(0xF).or(hb.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 16), a);
+                a = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]).fma(FloatVector.fromArray(F, x, xi + 32), a);
+                a = ((FloatVector) hib.and(0xF).or(hb.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 48), a);
+                a = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]).fma(FloatVector.fromArray(F, x, xi + 64), a);
+                a = ((FloatVector) lob.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 80), a);
+                a = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a);
+                a = ((FloatVector) hib.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 112), a);
+            }
+        }
+        a.intoArray(lanes, 0);
     }
 
     /** The 16 group scales d*scale_i (a scalar call per super-block, kept out of the vector loop). */

@@ -54,43 +54,43 @@ public final class Q8_0Format extends TensorFormat {
         }
     }
 
-    /**
-     * Fused n = 1 kernel (16 lanes): each half-block of 16 signed bytes converts to floats, is scaled by a
-     * broadcast d (exactly the dequantized values) and goes straight into the FMAs, chunk c into accumulator
-     * c mod 4 as in {@link Dot#dot1}: the same bits as the generic decode-then-dot path.
-     */
+    /** Fused n = 1 kernel (16 lanes): four rows at a time, each half-block converted and scaled as in {@link #decodeRow}. */
     @Override
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (LANES != 16) {
-            matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
+        for (int r0 = from; r0 < to; r0 += 4) {
+            int rows = Math.min(4, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
+            long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + Math.min(3, rows - 1));
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int b = 0;
-            for (; b + 2 <= blocks; b += 2) {
-                long block = base + (long) b * BLOCK_BYTES;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
                 int xi = xOffset + b * QK;
-                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
-                a0 = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
-                a1 = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-                FloatVector d2 = FloatVector.broadcast(F, fp16(s, block + BLOCK_BYTES));
-                a2 = bytes(s, block + BLOCK_BYTES + 2).mul(d2).fma(FloatVector.fromArray(F, x, xi + 32), a2);
-                a3 = bytes(s, block + BLOCK_BYTES + 18).mul(d2).fma(FloatVector.fromArray(F, x, xi + 48), a3);
+                FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
+                a0 = block(s, w0 + o, xlo, xhi, a0);
+                a1 = block(s, w1 + o, xlo, xhi, a1);
+                a2 = block(s, w2 + o, xlo, xhi, a2);
+                a3 = block(s, w3 + o, xlo, xhi, a3);
             }
-            if (b < blocks) {
-                long block = base + (long) b * BLOCK_BYTES;
-                int xi = xOffset + b * QK;
-                FloatVector d = FloatVector.broadcast(F, fp16(s, block));
-                a0 = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a0);
-                a1 = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a1);
-            }
-            a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-            y[yOffset + r] = Dot.tail(row, x, xOffset, w.cols, w.cols, lanes);
+            float[] lanes = scratch.lanes;
+            a0.intoArray(lanes, 0);
+            a1.intoArray(lanes, 16);
+            a2.intoArray(lanes, 32);
+            a3.intoArray(lanes, 48);
+            finishRows(lanes, y, yOffset + r0, rows);
         }
+    }
+
+    /** One block of one row into its accumulator, first half then second half. */
+    private static FloatVector block(MemorySegment s, long block, FloatVector xlo, FloatVector xhi, FloatVector acc) {
+        float d = fp16(s, block);
+        acc = bytes(s, block + 2).mul(d).fma(xlo, acc);
+        return bytes(s, block + 18).mul(d).fma(xhi, acc);
     }
 
     private static FloatVector bytes(MemorySegment s, long offset) {

@@ -76,22 +76,21 @@ public abstract sealed class TensorFormat
     }
 
     /**
-     * The n = 1 matmul kernel for rows [from, to): {@code y[yOffset + r] = W[r] . x[xOffset..]}. Types that
-     * matter for decoding speed override it with a kernel that decodes each block in registers and feeds it
-     * straight into the FMAs; an override must give the same bits as this generic version (decode the row,
-     * then {@link Dot#dot1}), which keeps the matmul batch-invariant across n.
+     * The n = 1 matmul for rows [from, to): {@code y[yOffset + r] = W[r] . x[xOffset..]}. Types that decide
+     * decoding speed override it with a kernel that decodes each block of four rows in registers and feeds
+     * it straight into the FMAs, in the summation order of {@link Dot} (one accumulator per output, chunks
+     * in increasing order), so the bits equal this generic version's and the matmul stays batch-invariant.
      */
-    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, float[] row, float[] lanes) {
-        matvecRowsGeneric(w, x, xOffset, y, yOffset, from, to, row, lanes);
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
     }
 
-    final void matvecRowsGeneric(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
-                                 float[] row, float[] lanes) {
-        int k = w.cols;
-        for (int r = from; r < to; r++) {
-            decodeRow(w.data, w.rowOffset(r), row, 0, k);
-            y[yOffset + r] = Dot.dot1(row, k, x, xOffset, lanes);
-        }
+    /**
+     * The end of a fused kernel's group of four rows: each valid row's accumulator lanes (stored at
+     * {@code lanes[i * LANES]}) summed in index order. Quantized rows have no tail (k is whole blocks).
+     */
+    static void finishRows(float[] lanes, float[] y, int at, int rows) {
+        for (int i = 0; i < rows; i++) y[at + i] = Dot.finish(lanes, i * Lanes.LANES, lanes, 0, lanes, 0, 0);
     }
 
     /** Whether {@link #quantizeRow} is implemented for this type. */

@@ -1,0 +1,27 @@
+package dev.pipeinfer.tensor;
+
+/**
+ * One compute thread's working memory for the matmul kernels, allocated once and grown on demand, so the
+ * hot loops allocate nothing.
+ */
+final class KernelScratch {
+    /** Four decoded weight rows of one tile ({@link Dot#ROWS} x {@link Matmul#TILE} floats). */
+    final float[] tile = new float[Dot.ROWS * Matmul.TILE];
+    /** Fused kernels: four rows' block scales, and four accumulators' lanes to finish. */
+    final float[] lanes = new float[8 * 16];
+    private float[] acc = new float[0];
+    private float[] scales = new float[0];
+
+    /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
+    float[] scales(int size) {
+        if (scales.length < size) scales = new float[size];
+        return scales;
+    }
+
+    /** Room for one vector accumulator per output of four weight rows against n activation rows. */
+    float[] accumulators(int n) {
+        int size = Dot.ROWS * n * Lanes.LANES;
+        if (acc.length < size) acc = new float[size];
+        return acc;
+    }
+}
