@@ -14,6 +14,13 @@ import java.util.List;
  * not resolve. Rather than asking every user for JVM flags, this class (compiled for Java 8, so that an
  * older default {@code java} can run it) checks both and, when either is missing, re-executes the same
  * jar on a JDK 25 with {@code --add-modules jdk.incubator.vector}, passing the user's JVM options on.
+ *
+ * <p>The re-executed JVM also gets a garbage collector suited to inference unless the user chose one:
+ * the serial collector with a 32 MiB young generation. The heap holds a few large long-lived arrays (KV
+ * cache, vocabulary) and short-lived scratch; G1's adaptive young generation instead grows to hundreds
+ * of megabytes while the first tokens run on boxing, not yet compiled Vector API code, and stays resident
+ * (a 1.1B Q4_0 model: 1011 MiB resident with G1, 731 MiB with these flags, of which 588 MiB are the
+ * mapped weights; same tokens/s).
  */
 public final class Launcher {
     private static final String MAIN = "dev.pipeinfer.cli.Main";
@@ -97,13 +104,29 @@ public final class Launcher {
         return end == 0 ? -1 : Integer.parseInt(v.substring(0, end));
     }
 
+    /** Whether the user picked a collector or a young generation size themselves. */
+    private static boolean choosesHeapLayout(List<String> options) {
+        for (String option : options) {
+            if (option.matches("-XX:[+-]Use\\w*GC") || option.startsWith("-Xmn") || option.startsWith("-XX:NewSize")
+                    || option.startsWith("-XX:MaxNewSize") || option.startsWith("-XX:NewRatio")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static int reexecute(String javaHome, String[] args) throws Exception {
         String jar = new File(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath();
         List<String> command = new ArrayList<String>();
         command.add(new File(javaHome, "bin/java").getPath());
         command.add("--add-modules=jdk.incubator.vector");
         command.add("--enable-native-access=ALL-UNNAMED");
-        for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+        List<String> userOptions = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        if (!choosesHeapLayout(userOptions)) {
+            command.add("-XX:+UseSerialGC");
+            command.add("-Xmn32m");
+        }
+        for (String option : userOptions) {
             if (!option.startsWith("--add-modules") && !option.startsWith("-agentlib:jdwp")) command.add(option);
         }
         command.add("-cp");
