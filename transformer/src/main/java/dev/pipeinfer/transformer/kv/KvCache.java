@@ -262,6 +262,13 @@ public final class KvCache {
         int base = cell * kvDim + from;
         if (type == KvType.F32) return dot(q, qOffset, keysF32[layer], base, len, scratch);
         short[] ks = keysF16[layer];
+        if (len < LANES) {
+            // no whole vector: the scalar products of dot(), without staging the row (same bits, much
+            // cheaper for the small heads of draft models, where this call dominates a token)
+            float sum = 0f;
+            for (int i = 0; i < len; i++) sum += q[qOffset + i] * Float.float16ToFloat(ks[base + i]);
+            return sum;
+        }
         for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(ks[base + i]);
         return dot(q, qOffset, scratch, LANES, len, scratch);
     }
@@ -278,6 +285,11 @@ public final class KvCache {
             values = valuesF32[layer];
         } else {
             short[] vs = valuesF16[layer];
+            if (len < LANES) {
+                // the scalar loop below, without staging the row (same bits)
+                for (int i = 0; i < len; i++) out[outOffset + i] += weight * Float.float16ToFloat(vs[base + i]);
+                return;
+            }
             for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(vs[base + i]);
             values = scratch;
             base = LANES;
