@@ -85,6 +85,57 @@ public final class Q5_KFormat extends TensorFormat {
         }
     }
 
+    /**
+     * Fused n = 1 kernel (16 lanes), a row at a time, in {@link Dot}'s order: first the row's sub-block
+     * scales and mins (by {@link Q4_KFormat#subBlockScales}), then {@link #row}. One accumulator chain per
+     * row is enough: decoding, not the FMA latency, is the limit. All vector code is written out in
+     * {@link #row} (a helper taking vectors may be left out of line by C2, which boxes them).
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
+            row(s, base, blocks, sc, x, xOffset, lanes);
+            finishRows(lanes, y, yOffset + r, 1);
+        }
+    }
+
+    /**
+     * One row's dot product, its accumulator left in lanes[0..16). Group g of a super-block covers weights
+     * 64g..64g+64: chunks 0 and 1 are the low nibbles of its 32 bytes with fifth bit 2g of qh, chunks 2
+     * and 3 the high nibbles with bit 2g+1, scaled as in {@link #decodeRow}.
+     */
+    private static void row(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            for (int g = 0; g < 4; g++) {
+                int at = 16 * b + 2 * g, xi = xOffset + b * QK + 64 * g;
+                float d1 = sc[at], m1 = sc[at + 8], d2 = sc[at + 1], m2 = sc[at + 9];
+                long ql = block + 48 + 32L * g;
+                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                a = ((FloatVector) v0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a);
+                a = ((FloatVector) v1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a);
+                a = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a);
+                a = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a);
+            }
+        }
+        a.intoArray(lanes, 0);
+    }
+
     @Override
     public boolean canQuantize() {
         return true;
