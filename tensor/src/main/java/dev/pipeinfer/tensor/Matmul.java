@@ -13,7 +13,8 @@ package dev.pipeinfer.tensor;
  * ({@code mmexact}) to float32 summation error rather than llama.cpp's int8-activation result ({@code mm}).
  *
  * <p>For n = 1 the types that decide decoding speed have fused kernels ({@link TensorFormat#matvecRows})
- * that decode each block of four rows in registers and feed it straight into the FMAs.
+ * that decode each block in registers (for one, two or four rows at a time) and feed it straight into the
+ * FMAs.
  *
  * <p><b>Batch invariance.</b> Row j of Y is bit-identical whatever n is, wherever that row sits in X and
  * however many threads run: an output element is computed by one thread, by the same operations in the
@@ -124,8 +125,8 @@ public final class Matmul {
     }
 
     /**
-     * The generic path, any type and any n: rows [from, to) of Y's columns, four weight rows at a time (the
-     * last group repeats its last row so the kernels always see four; those results are dropped).
+     * The generic path, any type and any n: weight rows [from, to) (columns of Y), four at a time (the last
+     * group repeats its last row so the kernels always see four; those results are dropped).
      */
     static void tiled(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                       KernelScratch scratch) {
