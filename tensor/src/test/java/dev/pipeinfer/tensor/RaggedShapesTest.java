@@ -1,0 +1,94 @@
+package dev.pipeinfer.tensor;
+
+import dev.pipeinfer.gguf.GgmlType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The shapes the reference kernel files do not have: row lengths that are not a multiple of the vector
+ * width (a tail of single products) or of the 512-column tile (a short last tile), row counts that leave
+ * a ragged last group of four, and every batch size up to nine. Both results must hold: the product
+ * agrees with the scalar reference, and row j of Y has the same bits whatever the batch (the fused n = 1
+ * kernels against the tiled ones).
+ */
+class RaggedShapesTest {
+    static final int[] LENGTHS = {1, 15, 17, 172, 520, 1030};
+    static final int ROWS = 7;
+    static ComputePool one, two;
+
+    @BeforeAll
+    static void pools() {
+        one = new ComputePool(1);
+        two = new ComputePool(2);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        two.close();
+    }
+
+    /** Float types take any length; Q8_0 (blocks of 32) the multiples of 32 among ragged tile counts. */
+    static List<Arguments> shapes() {
+        List<Arguments> shapes = new ArrayList<>();
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+            for (int k : LENGTHS) shapes.add(Arguments.of(type, k));
+        }
+        for (int k : new int[] {32, 544, 1056}) shapes.add(Arguments.of(GgmlType.Q8_0, k));
+        for (int k : new int[] {256, 768, 1280}) shapes.add(Arguments.of(GgmlType.Q4_K, k));
+        return shapes;
+    }
+
+    @ParameterizedTest(name = "{0} k={1}")
+    @MethodSource("shapes")
+    void productsMatchTheReferenceAndDoNotDependOnTheBatch(GgmlType type, int k) {
+        Random random = new Random(31L * k + type.ordinal());
+        WeightMatrix w = randomMatrix(type, k, random);
+        int maxN = 9;
+        float[] x = new float[maxN * k];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+
+        float[] exact = new float[maxN * ROWS];
+        Matmul.matmulScalar(w, x, 0, maxN, exact, 0);
+        float[] single = new float[maxN * ROWS];
+        for (int j = 0; j < maxN; j++) Matmul.matmul(w, x, j * k, 1, single, j * ROWS, one);
+        MatmulTest.assertClose(exact, single, 1e-5, type + " k=" + k + " n=1");
+
+        for (ComputePool pool : new ComputePool[] {one, two}) {
+            for (int n = 2; n <= maxN; n++) {
+                float[] y = new float[n * ROWS];
+                Matmul.matmul(w, x, n, y, pool);
+                for (int i = 0; i < y.length; i++) {
+                    if (Float.floatToRawIntBits(y[i]) != Float.floatToRawIntBits(single[i])) {
+                        fail(type + " k=" + k + " n=" + n + " threads=" + pool.threads() + ": y[" + i / ROWS + "]["
+                                + i % ROWS + "] = " + y[i] + ", alone it was " + single[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Random weights in the type's encoding: quantized from Gaussian floats where a quantizer exists. */
+    static WeightMatrix randomMatrix(GgmlType type, int k, Random random) {
+        TensorFormat format = TensorFormat.of(type);
+        long rowBytes = format.rowBytes(k);
+        MemorySegment data = Arena.ofAuto().allocate(rowBytes * ROWS, 64);
+        float[] row = new float[k];
+        for (int r = 0; r < ROWS; r++) {
+            for (int i = 0; i < k; i++) row[i] = (float) random.nextGaussian() * 0.05f;
+            format.quantizeRow(row, 0, data, r * rowBytes, k);
+        }
+        return new WeightMatrix(type, data, ROWS, k);
+    }
+}
