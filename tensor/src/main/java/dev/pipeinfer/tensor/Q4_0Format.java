@@ -90,7 +90,26 @@ public final class Q4_0Format extends TensorFormat {
             int rows = Math.min(2, to - r0);
             long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
             FloatVector a0 = FloatVector.zero(F), a1 = a0;
-            for (int b = 0; b < blocks; b++) {
+            int b = 0;
+            for (; b + 2 <= blocks; b += 2) {
+                long o = (long) b * BLOCK_BYTES, o2 = o + BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
+                FloatVector xlo2 = FloatVector.fromArray(F, x, xi + 32), xhi2 = FloatVector.fromArray(F, x, xi + 48);
+                IntVector t0 = table(s, w0 + o), q0 = nibbleBytes(s, w0 + o);
+                IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
+                IntVector u0 = table(s, w0 + o2), p0 = nibbleBytes(s, w0 + o2);
+                IntVector u1 = table(s, w1 + o2), p1 = nibbleBytes(s, w1 + o2);
+                a0 = q0.selectFrom(t0).reinterpretAsFloats().fma(xlo, a0);
+                a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
+                a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, a0);
+                a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, a1);
+                a0 = p0.selectFrom(u0).reinterpretAsFloats().fma(xlo2, a0);
+                a1 = p1.selectFrom(u1).reinterpretAsFloats().fma(xlo2, a1);
+                a0 = p0.lanewise(VectorOperators.LSHR, 4).selectFrom(u0).reinterpretAsFloats().fma(xhi2, a0);
+                a1 = p1.lanewise(VectorOperators.LSHR, 4).selectFrom(u1).reinterpretAsFloats().fma(xhi2, a1);
+            }
+            for (; b < blocks; b++) {
                 long o = (long) b * BLOCK_BYTES;
                 int xi = xOffset + b * QK;
                 FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
