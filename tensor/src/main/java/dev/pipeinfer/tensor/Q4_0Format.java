@@ -73,9 +73,10 @@ public final class Q4_0Format extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes): four rows at a time, each block decoded as in {@link #decodeRow}, low
-     * chunk then high chunk into the row's accumulator. Written out per row rather than through a helper
-     * taking and returning vectors: C2 does not always inline such a helper, and then boxes every vector.
+     * Fused n = 1 kernel (16 lanes): two rows at a time, two blocks per iteration, each block decoded as in
+     * {@link #decodeRow}, low chunk then high chunk into the row's accumulator. Written out rather than
+     * through a helper taking and returning vectors: C2 does not always inline such a helper (four rows
+     * at a time exceeded its inlining budget), and then boxes every vector.
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {

@@ -1,7 +1,5 @@
 package dev.pipeinfer.tensor;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -20,19 +18,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class BatchInvarianceTest {
     static final int ROWS = 37; // odd, so two threads get unequal slices
     static final int MAX_N = 16;
-    static ComputePool one, two;
-
-    @BeforeAll
-    static void pools() {
-        one = new ComputePool(1);
-        two = new ComputePool(2);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        two.close();
-    }
+    static final ComputePool one = ComputePools.ONE, two = ComputePools.TWO;
 
     static List<KernelCases> cases() {
         return KernelCases.core();

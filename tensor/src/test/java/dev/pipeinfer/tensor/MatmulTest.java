@@ -1,7 +1,5 @@
 package dev.pipeinfer.tensor;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -16,19 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code mmexact} (the product of the dequantized rows in double), for every type and row length.
  */
 class MatmulTest {
-    static ComputePool one, two;
-
-    @BeforeAll
-    static void pools() {
-        one = new ComputePool(1);
-        two = new ComputePool(2);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        two.close();
-    }
+    static final ComputePool one = ComputePools.ONE, two = ComputePools.TWO;
 
     static List<KernelCases> cases() {
         return KernelCases.all();

@@ -1,8 +1,6 @@
 package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -25,19 +23,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class RaggedShapesTest {
     static final int[] LENGTHS = {1, 15, 17, 172, 520, 1030};
     static final int ROWS = 7;
-    static ComputePool one, two;
-
-    @BeforeAll
-    static void pools() {
-        one = new ComputePool(1);
-        two = new ComputePool(2);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        two.close();
-    }
+    static final ComputePool one = ComputePools.ONE, two = ComputePools.TWO;
 
     /** Float types take any length; Q8_0 (blocks of 32) the multiples of 32 among ragged tile counts. */
     static List<Arguments> shapes() {
