@@ -2,6 +2,10 @@ package dev.pipeinfer.transformer;
 
 import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.transformer.kv.KvCache;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Causal multi-head attention over a sequence-aware {@link KvCache}, for the tokens of one batch.
@@ -15,8 +19,17 @@ import dev.pipeinfer.transformer.kv.KvCache;
  * fixed order: scores, max, exponentials summed in double, then the weighted sum of V rows in the same
  * order. Nothing depends on the other tokens of the batch, on where the cells sit in the cache, or on
  * the thread count.
+ *
+ * <p><b>Narrow heads.</b> A head shorter than one vector (stories260K's 8 values, say) would make every
+ * score a short chain of dependent scalar adds. Such heads compute the same sums, in the same order and
+ * with the same roundings, for {@link #LANES} cells at once: the layer's K and V rows are first staged as
+ * floats, the scores gather one value from each of {@code LANES} rows per step, and the weighted sum of V
+ * keeps the head's values in one masked vector. The results are bit-identical to the one-cell-at-a-time
+ * path ({@code AttentionTest} holds both to that).
  */
 final class Attention {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = F.length();
     private final int heads;
     private final int headDim;
     private final int groupSize;
@@ -26,15 +39,30 @@ final class Attention {
     private int[] visible = new int[0];
     private int[] offsets = new int[1];
     private int[] byPosition = new int[0];
+    private int usedCells;
     private int tokens;
+
+    // Narrow heads: visibleRows[k] = visible[k] * kvDim, and the staged rows of the current layer.
+    private final boolean narrow;
+    private final VectorMask<Float> headMask;
+    private int[] visibleRows = new int[0];
+    private float[] keyStaging = new float[0], valueStaging = new float[0];
 
     private final Job job = new Job();
 
     Attention(int heads, int kvHeads, int headDim) {
+        this(heads, kvHeads, headDim, headDim < LANES);
+    }
+
+    /** {@code narrow}: use the narrow-head path (for heads up to one vector; tests compare the two paths). */
+    Attention(int heads, int kvHeads, int headDim, boolean narrow) {
+        if (narrow && headDim > LANES) throw new IllegalArgumentException("head of " + headDim + " is not narrow");
         this.heads = heads;
         this.headDim = headDim;
         this.groupSize = heads / kvHeads;
         this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.narrow = narrow;
+        this.headMask = narrow ? F.indexInRange(0, headDim) : null;
     }
 
     /** Lists the cells each token of the batch attends to; call after the batch's cells are allocated. */
@@ -63,6 +91,11 @@ final class Attention {
         }
         offsets[n] = k;
         tokens = n;
+        usedCells = used;
+        if (narrow) {
+            if (visibleRows.length < k + LANES) visibleRows = new int[k + LANES];
+            for (int i = 0; i < k; i++) visibleRows[i] = visible[i] * kv.kvDim();
+        }
     }
 
     /**
@@ -72,6 +105,14 @@ final class Attention {
     void attend(KvCache kv, int layer, float[] q, float[] out, ComputePool pool, float[][] scoreScratch,
                 float[][] rowScratch) {
         synchronized (job) {
+            if (narrow) {
+                if (keyStaging.length < kv.rowsAsF32Size()) {
+                    keyStaging = new float[kv.rowsAsF32Size()];
+                    valueStaging = new float[kv.rowsAsF32Size()];
+                }
+                job.keys = kv.keyRowsAsF32(layer, byPosition, usedCells, keyStaging);
+                job.values = kv.valueRowsAsF32(layer, byPosition, usedCells, valueStaging);
+            }
             job.kv = kv;
             job.layer = layer;
             job.q = q;
@@ -82,6 +123,7 @@ final class Attention {
                 pool.run(tokens * heads, 1, job);
             } finally {
                 job.kv = null;
+                job.keys = job.values = null;
                 job.q = job.out = null;
                 job.scores = job.rows = null;
             }
@@ -101,9 +143,14 @@ final class Attention {
         float[] q, out;
         float[][] scores;
         float[][] rows;
+        float[] keys, values;
 
         @Override
         public void run(int worker, int from, int to) {
+            if (narrow) {
+                runNarrow(worker, from, to);
+                return;
+            }
             float[] s = scores[worker];
             float[] row = rows[worker];
             int width = heads * headDim;
@@ -130,6 +177,56 @@ final class Attention {
                 for (int j = 0; j < count; j++) {
                     kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim, row);
                 }
+            }
+        }
+
+        /** The path above for heads under one vector, {@link #LANES} cells per step (same bits). */
+        private void runNarrow(int worker, int from, int to) {
+            float[] s = scores[worker];
+            float[] row = rows[worker];
+            int width = heads * headDim;
+            for (int item = from; item < to; item++) {
+                int t = item / heads, h = item % heads;
+                int qOffset = t * width + h * headDim;
+                int kvFrom = (h / groupSize) * headDim;
+                int first = offsets[t], count = offsets[t + 1] - first;
+
+                // score of cell j: sum += q[i] * k[i] for i = 0.. in order, then * scale, lane j of a vector
+                float max = Float.NEGATIVE_INFINITY;
+                int j = 0;
+                for (; j + LANES <= count; j += LANES) {
+                    FloatVector sum = FloatVector.zero(F);
+                    for (int i = 0; i < headDim; i++) {
+                        FloatVector k = FloatVector.fromArray(F, keys, kvFrom + i, visibleRows, first + j);
+                        sum = sum.add(k.mul(q[qOffset + i]));
+                    }
+                    sum = sum.mul(scale);
+                    sum.intoArray(s, j);
+                    max = Math.max(max, sum.reduceLanes(VectorOperators.MAX));
+                }
+                for (; j < count; j++) {
+                    int base = visibleRows[first + j] + kvFrom;
+                    float sum = 0f;
+                    for (int i = 0; i < headDim; i++) sum += q[qOffset + i] * keys[base + i];
+                    float score = sum * scale;
+                    s[j] = score;
+                    if (score > max) max = score;
+                }
+                double total = 0;
+                for (j = 0; j < count; j++) {
+                    float e = (float) Math.exp(s[j] - max);
+                    s[j] = e;
+                    total += e;
+                }
+                float inverse = (float) (1.0 / total);
+                // out[i] += weight * v[i], cell after cell, the head's values in one masked vector
+                FloatVector acc = FloatVector.zero(F);
+                for (j = 0; j < count; j++) {
+                    FloatVector v = FloatVector.fromArray(F, values, visibleRows[first + j] + kvFrom, headMask);
+                    acc = acc.add(v.mul(s[j] * inverse));
+                }
+                acc.intoArray(row, 0);
+                System.arraycopy(row, 0, out, qOffset, headDim);
             }
         }
     }

@@ -65,6 +65,8 @@ public final class KvCache {
         Arrays.fill(positions, -1);
         int rowValues = capacity * kvDim;
         if (type == KvType.F32) {
+            // padded by a vector so that a masked load of the last row's last head stays in bounds
+            rowValues += LANES;
             keysF32 = new float[layers][rowValues];
             valuesF32 = new float[layers][rowValues];
             keysF16 = valuesF16 = null;
@@ -244,6 +246,35 @@ public final class KvCache {
                 vs[base + i] = Float.floatToFloat16(v[vOffset + i]);
             }
         }
+    }
+
+    /** Floats a staging array for {@link #keyRowsAsF32} and {@link #valueRowsAsF32} needs. */
+    public int rowsAsF32Size() {
+        return capacity * kvDim + LANES;
+    }
+
+    /**
+     * The K rows of slice layer {@code layer} as floats, indexed like the cache ({@code cell * kvDim + i}):
+     * the cache's own array when it stores F32, else {@code staging} (at least {@link #rowsAsF32Size()}
+     * floats) with the rows of {@code cells[0 .. count)} converted exactly; other rows of it are stale.
+     */
+    public float[] keyRowsAsF32(int layer, int[] cells, int count, float[] staging) {
+        if (type == KvType.F32) return keysF32[layer];
+        return toF32(keysF16[layer], cells, count, staging);
+    }
+
+    /** The V rows of slice layer {@code layer} as floats; see {@link #keyRowsAsF32}. */
+    public float[] valueRowsAsF32(int layer, int[] cells, int count, float[] staging) {
+        if (type == KvType.F32) return valuesF32[layer];
+        return toF32(valuesF16[layer], cells, count, staging);
+    }
+
+    private float[] toF32(short[] rows, int[] cells, int count, float[] staging) {
+        for (int c = 0; c < count; c++) {
+            int base = cells[c] * kvDim;
+            for (int i = base; i < base + kvDim; i++) staging[i] = Float.float16ToFloat(rows[i]);
+        }
+        return staging;
     }
 
     /** Floats of scratch that {@link #dotKey} and {@link #addWeightedValue} need for rows of {@code len} values. */

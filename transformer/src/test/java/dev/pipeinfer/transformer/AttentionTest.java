@@ -1,0 +1,109 @@
+package dev.pipeinfer.transformer;
+
+import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.transformer.kv.KvCache;
+import dev.pipeinfer.transformer.kv.KvType;
+import dev.pipeinfer.transformer.kv.SequenceSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The narrow-head attention path (heads under one vector, several cells per step) gives exactly the bits
+ * of the one-cell-at-a-time path, for F16 and F32 caches, grouped and plain heads, cell counts that are
+ * and are not whole vectors, tokens of two sequences in one batch, and one or two threads.
+ */
+class AttentionTest {
+    private static ComputePool one, two;
+
+    @BeforeAll
+    static void pools() {
+        one = new ComputePool(1);
+        two = new ComputePool(2);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        two.close();
+    }
+
+    static Stream<Arguments> shapes() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (KvType type : KvType.values()) {
+            for (int headDim : new int[]{1, 4, 8, 12, 16}) {
+                for (int[] heads : new int[][]{{8, 4}, {6, 6}, {4, 1}}) {
+                    for (int cached : new int[]{0, 5, 16, 37, 70}) {
+                        b.add(Arguments.of(type, headDim, heads[0], heads[1], cached));
+                    }
+                }
+            }
+        }
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "{0} head {1}, {2} heads over {3} kv heads, {4} cached cells")
+    @MethodSource("shapes")
+    void narrowPathHasTheBitsOfTheCellByCellPath(KvType type, int headDim, int heads, int kvHeads, int cached) {
+        int kvDim = kvHeads * headDim;
+        Random random = new Random(31L * headDim + cached + heads);
+        KvCache kv = new KvCache(128, 2, kvDim, type);
+
+        // `cached` earlier tokens: even positions in sequence 0, odd ones in both sequences
+        int[] positions = new int[cached];
+        long[] seqs = new long[cached];
+        for (int i = 0; i < cached; i++) {
+            positions[i] = i;
+            seqs[i] = i % 2 == 0 ? SequenceSet.of(0) : SequenceSet.of(0, 1);
+        }
+        int[] cells = new int[cached + 3];
+        if (cached > 0) kv.allocate(cached, positions, seqs, cells);
+        // the batch: two tokens of sequence 0 and one of sequence 1
+        int[] batchPositions = {cached, cached + 1, cached};
+        long[] batchSeqs = {SequenceSet.of(0), SequenceSet.of(0), SequenceSet.of(1)};
+        int[] batchCells = new int[3];
+        kv.allocate(3, batchPositions, batchSeqs, batchCells);
+        Batch batch = Batch.ofTokens(new int[3], batchPositions, batchSeqs, new boolean[3]);
+        for (int layer = 0; layer < 2; layer++) {
+            for (int c = 0; c < cached + 3; c++) {
+                float[] k = gaussian(random, kvDim), v = gaussian(random, kvDim);
+                kv.write(layer, c, k, 0, v, 0);
+            }
+        }
+        float[] q = gaussian(random, 3 * heads * headDim);
+
+        for (ComputePool pool : new ComputePool[]{one, two}) {
+            for (int layer = 0; layer < 2; layer++) {
+                float[] wide = attend(new Attention(heads, kvHeads, headDim, false), kv, batch, layer, q, pool);
+                float[] narrow = attend(new Attention(heads, kvHeads, headDim, true), kv, batch, layer, q, pool);
+                for (int i = 0; i < wide.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(wide[i]), Float.floatToRawIntBits(narrow[i]),
+                            "value " + i + " of layer " + layer + ": " + wide[i] + " vs " + narrow[i]);
+                }
+            }
+        }
+    }
+
+    private static float[] attend(Attention attention, KvCache kv, Batch batch, int layer, float[] q,
+                                  ComputePool pool) {
+        attention.plan(kv, batch);
+        float[][] scores = new float[pool.threads()][Math.max(1, attention.longestPlan())];
+        float[][] rows = new float[pool.threads()][KvCache.scratchSize(64)];
+        float[] out = new float[q.length];
+        attention.attend(kv, layer, q, out, pool, scores, rows);
+        return out;
+    }
+
+    private static float[] gaussian(Random random, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
+        return x;
+    }
+}
