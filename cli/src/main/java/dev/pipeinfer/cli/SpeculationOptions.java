@@ -42,6 +42,12 @@ final class SpeculationOptions {
     @Option(names = "--max-runs", paramLabel = "N", description = "pipeinfer: speculative runs in flight at most (default ${DEFAULT-VALUE}).")
     int maxRuns = DEFAULTS.maxRunsInFlight();
 
+    @Option(names = "--draft-first-run", negatable = true, fallbackValue = "true",
+            description = "pipeinfer: after a rejection, send the next run with a draft tree below its token, as "
+                    + "speculative decoding does; --no-draft-first-run sends that token alone first, as the PipeInfer "
+                    + "paper does (default ${DEFAULT-VALUE}).")
+    boolean draftFirstRun = DEFAULTS.draftFirstRun();
+
     @Option(names = "--draft-threads", paramLabel = "N", description = "Compute threads of the draft model (default ${DEFAULT-VALUE}).")
     int draftThreads = 1;
 
@@ -56,7 +62,7 @@ final class SpeculationOptions {
 
     SpeculationParams params() {
         try {
-            return new SpeculationParams(draftMax, branches, pAccept, pSplit, pRecovery, pDecay, maxRuns);
+            return new SpeculationParams(draftMax, branches, pAccept, pSplit, pRecovery, pDecay, maxRuns, draftFirstRun);
         } catch (IllegalArgumentException e) {
             throw new ErrorReporting.UsageError(e.getMessage());
         }
