@@ -147,10 +147,6 @@ final class Attention {
 
         @Override
         public void run(int worker, int from, int to) {
-            if (narrow) {
-                runNarrow(worker, from, to);
-                return;
-            }
             float[] s = scores[worker];
             float[] row = rows[worker];
             int width = heads * headDim;
@@ -159,75 +155,69 @@ final class Attention {
                 int qOffset = t * width + h * headDim;
                 int kvFrom = (h / groupSize) * headDim;
                 int first = offsets[t], count = offsets[t + 1] - first;
-
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < count; j++) {
-                    float score = kv.dotKey(layer, visible[first + j], kvFrom, q, qOffset, headDim, row) * scale;
-                    s[j] = score;
-                    if (score > max) max = score;
-                }
-                double sum = 0;
-                for (int j = 0; j < count; j++) {
-                    float e = (float) Math.exp(s[j] - max);
-                    s[j] = e;
-                    sum += e;
-                }
-                float inverse = (float) (1.0 / sum);
-                java.util.Arrays.fill(out, qOffset, qOffset + headDim, 0f);
-                for (int j = 0; j < count; j++) {
-                    kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim, row);
-                }
+                if (narrow) attendNarrow(qOffset, kvFrom, first, count, s, row);
+                else attendCellByCell(qOffset, kvFrom, first, count, s, row);
             }
         }
 
-        /** The path above for heads under one vector, {@link #LANES} cells per step (same bits). */
-        private void runNarrow(int worker, int from, int to) {
-            float[] s = scores[worker];
-            float[] row = rows[worker];
-            int width = heads * headDim;
-            for (int item = from; item < to; item++) {
-                int t = item / heads, h = item % heads;
-                int qOffset = t * width + h * headDim;
-                int kvFrom = (h / groupSize) * headDim;
-                int first = offsets[t], count = offsets[t + 1] - first;
-
-                // score of cell j: sum += q[i] * k[i] for i = 0.. in order, then * scale, lane j of a vector
-                float max = Float.NEGATIVE_INFINITY;
-                int j = 0;
-                for (; j + LANES <= count; j += LANES) {
-                    FloatVector sum = FloatVector.zero(F);
-                    for (int i = 0; i < headDim; i++) {
-                        FloatVector k = FloatVector.fromArray(F, keys, kvFrom + i, visibleRows, first + j);
-                        sum = sum.add(k.mul(q[qOffset + i]));
-                    }
-                    sum = sum.mul(scale);
-                    sum.intoArray(s, j);
-                    max = Math.max(max, sum.reduceLanes(VectorOperators.MAX));
-                }
-                for (; j < count; j++) {
-                    int base = visibleRows[first + j] + kvFrom;
-                    float sum = 0f;
-                    for (int i = 0; i < headDim; i++) sum += q[qOffset + i] * keys[base + i];
-                    float score = sum * scale;
-                    s[j] = score;
-                    if (score > max) max = score;
-                }
-                double total = 0;
-                for (j = 0; j < count; j++) {
-                    float e = (float) Math.exp(s[j] - max);
-                    s[j] = e;
-                    total += e;
-                }
-                float inverse = (float) (1.0 / total);
-                // out[i] += weight * v[i], cell after cell, the head's values in one masked vector
-                FloatVector acc = FloatVector.zero(F);
-                for (j = 0; j < count; j++) {
-                    FloatVector v = FloatVector.fromArray(F, values, visibleRows[first + j] + kvFrom, headMask);
-                    acc = acc.add(v.mul(s[j] * inverse));
-                }
-                acc.intoArray(row, 0);
-                System.arraycopy(row, 0, out, qOffset, headDim);
+        /** One (token, head): its query at qOffset, its K/V values from kvFrom, its cells visible[first ..+count). */
+        private void attendCellByCell(int qOffset, int kvFrom, int first, int count, float[] s, float[] row) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < count; j++) {
+                float score = kv.dotKey(layer, visible[first + j], kvFrom, q, qOffset, headDim, row) * scale;
+                s[j] = score;
+                if (score > max) max = score;
             }
+            float inverse = exponentiate(s, count, max);
+            java.util.Arrays.fill(out, qOffset, qOffset + headDim, 0f);
+            for (int j = 0; j < count; j++) {
+                kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim, row);
+            }
+        }
+
+        /** {@link #attendCellByCell} for heads under one vector, {@link #LANES} cells per step (same bits). */
+        private void attendNarrow(int qOffset, int kvFrom, int first, int count, float[] s, float[] row) {
+            // score of cell j: sum += q[i] * k[i] for i = 0.. in order, then * scale, lane j of a vector
+            float max = Float.NEGATIVE_INFINITY;
+            int j = 0;
+            for (; j + LANES <= count; j += LANES) {
+                FloatVector sum = FloatVector.zero(F);
+                for (int i = 0; i < headDim; i++) {
+                    FloatVector k = FloatVector.fromArray(F, keys, kvFrom + i, visibleRows, first + j);
+                    sum = sum.add(k.mul(q[qOffset + i]));
+                }
+                sum = sum.mul(scale);
+                sum.intoArray(s, j);
+                max = Math.max(max, sum.reduceLanes(VectorOperators.MAX));
+            }
+            for (; j < count; j++) {
+                int base = visibleRows[first + j] + kvFrom;
+                float sum = 0f;
+                for (int i = 0; i < headDim; i++) sum += q[qOffset + i] * keys[base + i];
+                float score = sum * scale;
+                s[j] = score;
+                if (score > max) max = score;
+            }
+            float inverse = exponentiate(s, count, max);
+            // out[i] += weight * v[i], cell after cell, the head's values in one masked vector
+            FloatVector acc = FloatVector.zero(F);
+            for (j = 0; j < count; j++) {
+                FloatVector v = FloatVector.fromArray(F, values, visibleRows[first + j] + kvFrom, headMask);
+                acc = acc.add(v.mul(s[j] * inverse));
+            }
+            acc.intoArray(row, 0);
+            System.arraycopy(row, 0, out, qOffset, headDim);
+        }
+
+        /** s[j] = exp(s[j] - max) for j < count, summed in double in order; returns 1 / the sum. */
+        private static float exponentiate(float[] s, int count, float max) {
+            double sum = 0;
+            for (int j = 0; j < count; j++) {
+                float e = (float) Math.exp(s[j] - max);
+                s[j] = e;
+                sum += e;
+            }
+            return (float) (1.0 / sum);
         }
     }
 }
