@@ -17,7 +17,7 @@ package dev.pipeinfer.speculation;
  *                        the chained runs following as usual. The paper sends it alone to start the pipeline
  *                        at once; when a draft step costs a small part of a pipeline round trip, the few
  *                        tenths of a millisecond of drafting buy that run 2-3 more tokens (stories260K over two
- *                        shaped stages: 894 / 960 tokens/s against 794 / 774 alone, TTFT unchanged)
+ *                        shaped stages, five paired runs: median 783 tokens/s against 730 alone, TTFT unchanged)
  */
 public record SpeculationParams(int draftMax, int branches, float pAccept, float pSplit, float pRecovery, float pDecay,
                                 int maxRunsInFlight, boolean draftFirstRun) {

@@ -93,7 +93,7 @@ final class Attention {
         tokens = n;
         usedCells = used;
         if (narrow) {
-            if (visibleRows.length < k + LANES) visibleRows = new int[k + LANES];
+            if (visibleRows.length < k) visibleRows = new int[k];
             for (int i = 0; i < k; i++) visibleRows[i] = visible[i] * kv.kvDim();
         }
     }
