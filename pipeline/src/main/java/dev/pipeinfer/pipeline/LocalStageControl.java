@@ -27,7 +27,11 @@ public final class LocalStageControl implements StageControl {
 
     @Override
     public Message.Pong ping(Duration timeout) {
-        if (!stage.isAlive()) throw new StageFailureException(stage.index(), stage.where(), "stage thread has ended");
+        if (!stage.isAlive()) {
+            Message.Failure why = stage.endFailure();
+            throw why != null ? new StageFailureException(why)
+                    : new StageFailureException(stage.index(), stage.where(), "stage thread has ended");
+        }
         return stage.pong(0);
     }
 

@@ -197,17 +197,30 @@ public final class Pipeline implements AutoCloseable {
         Message.Failure f = failures.get();
         if (f == null) return;
         for (int hops = 0; hops < stages.size(); hops++) {
-            int suspect = f.reason().startsWith(Stage.INPUT_ENDED) ? f.stageIndex() - 1
-                    : f.reason().startsWith(Stage.OUTPUT_FAILED) ? f.stageIndex() + 1 : -1;
+            int suspect = blamedNeighbour(f);
             if (suspect < 0 || suspect >= stages.size()) break;
             try {
                 stages.get(suspect).ping(Duration.ofMillis(Math.min(stageTimeout.toMillis(), 2000)));
                 break;
             } catch (StageFailureException e) {
+                // Stage 0 stops once the first failure closes the submit stream; a stage that only
+                // lost the head's side of the stream is a consequence of that, not the root cause.
+                int next = blamedNeighbour(e.failure());
+                if (isConsequence(e.failure()) && (next < 0 || next >= stages.size())) break;
                 f = e.failure();
             }
         }
         throw new StageFailureException(f);
+    }
+
+    private static boolean isConsequence(Message.Failure f) {
+        return f.reason().startsWith(Stage.INPUT_ENDED) || f.reason().startsWith(Stage.OUTPUT_FAILED);
+    }
+
+    /** The stage a consequence failure points at (its upstream or downstream neighbour), else -1. */
+    private static int blamedNeighbour(Message.Failure f) {
+        return f.reason().startsWith(Stage.INPUT_ENDED) ? f.stageIndex() - 1
+                : f.reason().startsWith(Stage.OUTPUT_FAILED) ? f.stageIndex() + 1 : -1;
     }
 
     public List<StageStats> stats() {

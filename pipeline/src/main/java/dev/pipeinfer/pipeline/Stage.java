@@ -35,6 +35,7 @@ public final class Stage implements AutoCloseable {
     private volatile long lastRunSeen = -1;
     private volatile long busySince; // System.nanoTime() when the current run started, 0 when waiting
     private volatile boolean stopping;
+    private volatile Message.Failure endFailure;
 
     private final AtomicLong processed = new AtomicLong();
     private volatile long computeNanos, idleNanos, cancelledComputeNanos, runsExecuted, runsCancelled, kvEdits;
@@ -105,6 +106,11 @@ public final class Stage implements AutoCloseable {
         return thread.isAlive();
     }
 
+    /** Why the stage thread stopped on an error, or null (still running, or closed). */
+    public Message.Failure endFailure() {
+        return endFailure;
+    }
+
     // ---- the stage thread ----
 
     private void loop() {
@@ -135,6 +141,7 @@ public final class Stage implements AutoCloseable {
 
     private void fail(String reason) {
         Message.Failure failure = new Message.Failure(index, where, reason);
+        endFailure = failure;
         try {
             if (!stopping) output.send(failure);
         } catch (InterruptedException | LinkClosedException ignored) {

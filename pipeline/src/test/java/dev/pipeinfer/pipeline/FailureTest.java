@@ -64,4 +64,29 @@ class FailureTest {
             assertTrue(e.getMessage().contains("stalled"), e.getMessage());
         }
     }
+
+    @Test
+    void aBrokenLinkIntoStageOneIsNamedThereNotAtTheFirstStageTheHeadThenStopped() throws Exception {
+        // As when the connection from the head to worker 1 drops: worker 1 reports that its input ended;
+        // the failure closes the submit stream, so stage 0 stops too, but only as a consequence.
+        List<FakeStageCompute> computes = FakeStageCompute.chain(2, 2, 4, 8);
+        FailureLatch failures = new FailureLatch();
+        ActivationPool pool = new ActivationPool(8);
+        Link submit = new InMemoryLink("head->0", 2), middle = new InMemoryLink("0->1", 2),
+                results = new InMemoryLink("1->head", 2);
+        Stage first = new Stage(0, "local", computes.get(0), submit, middle, pool, failures::report);
+        Stage second = new Stage(1, "worker-1:7070", computes.get(1), middle, results, pool, failures::report);
+        List<StageControl> controls = List.of(new LocalStageControl(first), new LocalStageControl(second));
+        first.start();
+        second.start();
+        try (Pipeline pipeline = new Pipeline(submit, results, controls, List.of(first, second, submit, middle, results),
+                failures, Duration.ofSeconds(30))) {
+            middle.close();
+            second.join();
+            first.join();
+            StageFailureException e = assertThrows(StageFailureException.class, pipeline::next);
+            assertEquals(1, e.stageIndex(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("stage 1 (worker-1:7070): " + Stage.INPUT_ENDED), e.getMessage());
+        }
+    }
 }
