@@ -1,5 +1,6 @@
 package dev.pipeinfer.pipeline;
 
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -8,7 +9,8 @@ import java.util.concurrent.locks.LockSupport;
  * A link decorator that delays messages as a slower interconnect would ({@link LinkShape}): a message
  * sent at t is released at max(t, when the wire is free) + its serialization time + the latency. Order is
  * kept. The delay is spent by a forwarding virtual thread of this link, never by the sender or under a
- * lock, so a delayed link holds back only its own messages.
+ * lock, so a delayed link holds back only its own messages. Like a real wire, it carries many messages
+ * at once: a burst sent together arrives together, one latency later.
  *
  * <p>Two placements: {@link #onSend} delays between the sender and the wrapped link (for a link whose
  * sending end is in this process); {@link #onReceive} delays between the wrapped link and the receiver
@@ -24,7 +26,7 @@ final class ShapedLink implements Link {
     private final LinkShape shape;
     private final boolean shapeSends;
     private final LinkedBlockingQueue<Timed> delayed = new LinkedBlockingQueue<>();
-    private final LinkedBlockingQueue<Message> arrived = new LinkedBlockingQueue<>();
+    private final LinkedBlockingDeque<Timed> arrived = new LinkedBlockingDeque<>();
     private final Thread forwarder;
     private long wireFreeAt;
     private volatile boolean closed;
@@ -75,19 +77,18 @@ final class ShapedLink implements Link {
         }
     }
 
+    /** Stamps each arrival with its release time at once; the receiver waits out the delay. */
     private void forwardArrivals() {
         try {
             while (!closed) {
                 Message m = inner.receive();
-                long at = releaseTime(m);
-                sleepUntil(at);
-                arrived.add(m);
+                arrived.add(new Timed(m, releaseTime(m)));
             }
         } catch (InterruptedException e) {
             // closing
         } catch (RuntimeException e) {
             failure = e;
-            arrived.add(END.message());
+            arrived.add(END);
         }
     }
 
@@ -105,22 +106,34 @@ final class ShapedLink implements Link {
     @Override
     public Message receive() throws InterruptedException {
         if (shapeSends) return inner.receive();
-        return unwrap(arrived.take());
+        Timed t = unwrap(arrived.take());
+        sleepUntil(t.releaseAt());
+        return t.message();
     }
 
+    /** One receiver at a time (as every link): a message not yet due by the deadline stays first in line. */
     @Override
     public Message poll(long timeout, TimeUnit unit) throws InterruptedException {
         if (shapeSends) return inner.poll(timeout, unit);
-        Message m = arrived.poll(timeout, unit);
-        return m == null ? null : unwrap(m);
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        Timed t = arrived.poll(timeout, unit);
+        if (t == null) return null;
+        unwrap(t);
+        if (t.releaseAt() - deadline > 0) {
+            arrived.addFirst(t);
+            sleepUntil(deadline);
+            return null;
+        }
+        sleepUntil(t.releaseAt());
+        return t.message();
     }
 
-    private Message unwrap(Message m) {
-        if (m == END.message()) {
-            arrived.add(m);
+    private Timed unwrap(Timed t) {
+        if (t == END) {
+            arrived.addFirst(END);
             throw failure != null ? failure : new LinkClosedException("link " + describe() + " is closed");
         }
-        return m;
+        return t;
     }
 
     @Override
@@ -132,6 +145,7 @@ final class ShapedLink implements Link {
         } else {
             forwarder.interrupt();
             inner.close();
+            arrived.add(END); // a receiver gets what already arrived, then the end
         }
     }
 
