@@ -107,13 +107,26 @@ final class Dot {
     }
 
     /**
-     * The fixed-order end of one output: the lanes of its accumulator (at {@code acc[a..a+LANES)}) summed in
-     * index order, then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at a time.
+     * The fixed-order end of one output: the lanes of its accumulator (at {@code acc[a..a+LANES)}) summed as
+     * a fixed pairwise tree, then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at
+     * a time. The tree (depth 4 for 16 lanes, not a chain of 16 dependent adds) lets the ends of several
+     * rows overlap; for short rows (k = 64 in small models) the chain cost more than the row's products.
      */
     static float finish(float[] acc, int a, float[] w, int wi, float[] x, int xi, int tail) {
-        float s = 0;
-        for (int l = 0; l < LANES; l++) s += acc[a + l];
+        float s = sumLanes(acc, a);
         for (int t = 0; t < tail; t++) s += w[wi + t] * x[xi + t];
         return s;
+    }
+
+    static float sumLanes(float[] acc, int a) {
+        if (LANES == 16) return (quad(acc, a) + quad(acc, a + 4)) + (quad(acc, a + 8) + quad(acc, a + 12));
+        if (LANES == 8) return quad(acc, a) + quad(acc, a + 4);
+        float s = 0;
+        for (int l = 0; l < LANES; l++) s += acc[a + l];
+        return s;
+    }
+
+    private static float quad(float[] acc, int a) {
+        return (acc[a] + acc[a + 1]) + (acc[a + 2] + acc[a + 3]);
     }
 }

@@ -1,6 +1,7 @@
 package dev.pipeinfer.transformer;
 
 import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.tensor.Exponential;
 import dev.pipeinfer.transformer.kv.KvCache;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -93,7 +94,8 @@ final class Attention {
         tokens = n;
         usedCells = used;
         if (narrow) {
-            if (visibleRows.length < k) visibleRows = new int[k];
+            // padded: a masked gather reads a whole vector of indices, even for lanes it leaves out
+            if (visibleRows.length < k + LANES) visibleRows = new int[k + LANES];
             for (int i = 0; i < k; i++) visibleRows[i] = visible[i] * kv.kvDim();
         }
     }
@@ -180,23 +182,16 @@ final class Attention {
             // score of cell j: sum += q[i] * k[i] for i = 0.. in order, then * scale, lane j of a vector
             float max = Float.NEGATIVE_INFINITY;
             int j = 0;
-            for (; j + LANES <= count; j += LANES) {
+            for (; j < count; j += LANES) {
+                VectorMask<Float> cells = F.indexInRange(j, count); // all lanes but at the end
                 FloatVector sum = FloatVector.zero(F);
                 for (int i = 0; i < headDim; i++) {
-                    FloatVector k = FloatVector.fromArray(F, keys, kvFrom + i, visibleRows, first + j);
+                    FloatVector k = FloatVector.fromArray(F, keys, kvFrom + i, visibleRows, first + j, cells);
                     sum = sum.add(k.mul(q[qOffset + i]));
                 }
                 sum = sum.mul(scale);
-                sum.intoArray(s, j);
-                max = Math.max(max, sum.reduceLanes(VectorOperators.MAX));
-            }
-            for (; j < count; j++) {
-                int base = visibleRows[first + j] + kvFrom;
-                float sum = 0f;
-                for (int i = 0; i < headDim; i++) sum += q[qOffset + i] * keys[base + i];
-                float score = sum * scale;
-                s[j] = score;
-                if (score > max) max = score;
+                sum.intoArray(s, j, cells);
+                max = Math.max(max, sum.reduceLanes(VectorOperators.MAX, cells));
             }
             float inverse = exponentiate(s, count, max);
             // out[i] += weight * v[i], cell after cell, the head's values in one masked vector
@@ -211,12 +206,9 @@ final class Attention {
 
         /** s[j] = exp(s[j] - max) for j < count, summed in double in order; returns 1 / the sum. */
         private static float exponentiate(float[] s, int count, float max) {
+            Exponential.expShifted(s, count, max);
             double sum = 0;
-            for (int j = 0; j < count; j++) {
-                float e = (float) Math.exp(s[j] - max);
-                s[j] = e;
-                sum += e;
-            }
+            for (int j = 0; j < count; j++) sum += s[j];
             return (float) (1.0 / sum);
         }
     }
