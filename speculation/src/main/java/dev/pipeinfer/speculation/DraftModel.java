@@ -20,6 +20,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
 
 /**
  * The draft model on the head (DESIGN §4): the whole model as one slice with its own thread pool and its
@@ -108,8 +109,15 @@ public final class DraftModel implements AutoCloseable {
         }, thread);
     }
 
-    /** What to draft: at most {@code maxNodes} tokens at positions up to {@code maxPosition}. */
-    record Request(int maxNodes, int branches, float cutoff, float pSplit, int maxPosition) {
+    /**
+     * What to draft: at most {@code maxNodes} tokens at positions up to {@code maxPosition}. Drafting stops
+     * early, between two draft steps, once {@code abandoned} says the tree is no longer wanted (the context
+     * it extends was just rejected), so that the next request does not queue behind it.
+     */
+    record Request(int maxNodes, int branches, float cutoff, float pSplit, int maxPosition, BooleanSupplier abandoned) {
+        Request(int maxNodes, int branches, float cutoff, float pSplit, int maxPosition) {
+            this(maxNodes, branches, cutoff, pSplit, maxPosition, () -> false);
+        }
     }
 
     /** Drafts a tree after {@code context} (whose last token the draft may not have seen yet). */
@@ -173,6 +181,7 @@ public final class DraftModel implements AutoCloseable {
     }
 
     private DraftTree tree(int[] context, Request request) {
+        if (request.abandoned().getAsBoolean()) return DraftTree.EMPTY;
         int base = context.length;
         float[] rootLogits = sync(context, base, true);
         KvCache kv = slice.kvCache();
@@ -248,7 +257,7 @@ public final class DraftModel implements AutoCloseable {
                     level.add(node);
                     owners.add(b);
                 }
-                if (level.isEmpty() || tokens.size() >= request.maxNodes()) break;
+                if (level.isEmpty() || tokens.size() >= request.maxNodes() || request.abandoned().getAsBoolean()) break;
                 // The new nodes' logits, for the next level: one batch for all branches.
                 int n = level.size();
                 int[] batchTokens = new int[n], positions = new int[n];

@@ -117,7 +117,7 @@ public final class SpeculativeDecoder implements Decoder {
         private int textLength;
         private int[] frontier;   // text + main paths of the valid runs in flight
         private int frontierLength;
-        private long frontierVersion;
+        private volatile long frontierVersion; // read by the draft thread to abandon a stale draft
         private boolean drafting;
         private long draftVersion;
         private int draftBase;
@@ -464,7 +464,7 @@ public final class SpeculativeDecoder implements Decoder {
             draftVersion = version;
             draftBase = frontierLength;
             draft.draft(Arrays.copyOf(frontier, frontierLength), new DraftModel.Request(budget, params.branches(),
-                    cutoff.value(), params.pSplit(), maxPosition)).whenComplete((tree, failure) ->
+                    cutoff.value(), params.pSplit(), maxPosition, () -> frontierVersion != version)).whenComplete((tree, failure) ->
                     events.add(failure != null ? new Failed(failure) : new Drafted(version, tree)));
         }
 
