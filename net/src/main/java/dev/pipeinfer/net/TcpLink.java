@@ -89,6 +89,9 @@ public final class TcpLink implements Link {
         }
     }
 
+    /** Start of the end reason when the peer closed the connection in order (as at the end of a session). */
+    static final String PEER_CLOSED = "connection closed by ";
+
     /**
      * Starts reading messages from {@code connection} into this link's inbox. Messages for which
      * {@code control} returns true are consumed by it instead (control replies sharing the connection).
@@ -109,7 +112,7 @@ public final class TcpLink implements Link {
                     if (!control.test(m)) inbox.send(m);
                 }
             } catch (EOFException e) {
-                reason = "connection closed by " + connection.peer();
+                reason = PEER_CLOSED + connection.peer();
             } catch (ProtocolException e) {
                 reason = "protocol error from " + connection.peer() + ": " + e.getMessage();
                 connection.close();

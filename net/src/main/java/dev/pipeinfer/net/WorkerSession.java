@@ -9,6 +9,8 @@ import dev.pipeinfer.pipeline.StageStats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /** One head's session on a worker: the stage, its links, and the control loop on the session connection. */
 final class WorkerSession {
@@ -24,6 +26,7 @@ final class WorkerSession {
     private Stage stage;
     private volatile boolean inputAttached;
     private volatile boolean closed;
+    private final CountDownLatch closing = new CountDownLatch(1);
 
     WorkerSession(WorkerServer server, TcpConnection session, Handshake.Hello hello, SliceSpec slice, StageCompute compute) {
         this.server = server;
@@ -138,6 +141,10 @@ final class WorkerSession {
      * disconnect does; the input of a stage also ends normally when the head shuts the ring down.
      */
     private void stageFailed(Message.Failure failure) {
+        if (failure.reason().startsWith(Stage.INPUT_ENDED) && failure.reason().contains(TcpLink.PEER_CLOSED)
+                && endsWithinGrace()) {
+            return;
+        }
         if (closed) return;
         server.status("stage failed: " + failure.describe());
         try {
@@ -146,6 +153,22 @@ final class WorkerSession {
             // the head is gone; the session loop sees that too
         }
     }
+
+    /**
+     * At the end of a session the upstream node closes its data connection at about the time the head's
+     * Shutdown arrives here, in either order; an input closed in order just before the Shutdown is that,
+     * not a failure. (If the upstream node died, the head hears of it from that node's own session.)
+     */
+    private boolean endsWithinGrace() {
+        try {
+            return closing.await(INPUT_END_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return closed;
+        }
+    }
+
+    private static final long INPUT_END_GRACE_MILLIS = 500;
 
     StageStats stats() {
         return stage != null ? stage.stats() : new StageStats(slice.stageIndex(), 0, 0, 0, 0, 0, 0, 0, 0, 0, ResidentMemory.bytes());
@@ -156,6 +179,7 @@ final class WorkerSession {
             if (closed) return;
             closed = true;
         }
+        closing.countDown();
         if (stage != null) stage.close();
         if (input != null) input.close();
         if (output != null) output.close();

@@ -155,5 +155,6 @@ class WorkerFailureTest {
         assertEquals(3, w.sessionsServed());
         assertTrue(status.stream().anyMatch(s -> s.contains("left (head disconnected)")), status.toString());
         assertTrue(status.stream().anyMatch(s -> s.contains("left (shutdown) after 3 runs")), status.toString());
+        assertTrue(status.stream().noneMatch(s -> s.contains("stage failed")), "an orderly end is no failure: " + status);
     }
 }
