@@ -32,7 +32,8 @@ public final class LoopbackCluster {
             for (int i = 1; i < computes.size(); i++) {
                 StageCompute compute = computes.get(i);
                 WorkerServer.Config workerConfig = WorkerServer.Config.loopback(0, config.fingerprint())
-                        .withKey(config.key()).withMaxFrameBytes(config.maxFrameBytes());
+                        .withKey(config.key()).withMaxFrameBytes(config.maxFrameBytes())
+                        .withLinkShape(config.options().linkShape());
                 WorkerServer server = new WorkerServer(workerConfig, slice -> compute, status).start();
                 servers.add(server);
                 plans.add(new TcpPipeline.WorkerPlan(server.address(), layerBounds[i], layerBounds[i + 1]));

@@ -1,6 +1,7 @@
 package dev.pipeinfer.net;
 
 import dev.pipeinfer.pipeline.ActivationPool;
+import dev.pipeinfer.pipeline.LinkShape;
 import dev.pipeinfer.pipeline.StageCompute;
 
 import java.io.EOFException;
@@ -44,10 +45,23 @@ public final class WorkerServer implements AutoCloseable {
      * @param handshakeTimeout   how long a peer may take to complete the handshake
      * @param headSilenceTimeout a session whose head sends nothing (not even pings) this long is ended
      */
+    /**
+     * @param linkShape interconnect to emulate on this worker's link to the next worker (the head shapes its
+     *                  own links): {@code --local-stages} with {@code --link-latency} shapes every hop
+     */
     public record Config(InetSocketAddress bind, String fingerprint, ClusterKey key, boolean insecure, int maxFrameBytes,
-                         Duration handshakeTimeout, Duration headSilenceTimeout, int linkCapacity) {
+                         Duration handshakeTimeout, Duration headSilenceTimeout, int linkCapacity, LinkShape linkShape) {
         public static final int DEFAULT_PORT = 7070;
         public static final int DEFAULT_MAX_FRAME_BYTES = 64 << 20;
+
+        public Config {
+            if (linkShape == null) linkShape = LinkShape.NONE;
+        }
+
+        public Config(InetSocketAddress bind, String fingerprint, ClusterKey key, boolean insecure, int maxFrameBytes,
+                      Duration handshakeTimeout, Duration headSilenceTimeout, int linkCapacity) {
+            this(bind, fingerprint, key, insecure, maxFrameBytes, handshakeTimeout, headSilenceTimeout, linkCapacity, LinkShape.NONE);
+        }
 
         public static Config loopback(int port, String fingerprint) {
             return new Config(new InetSocketAddress("127.0.0.1", port), fingerprint, null, false, DEFAULT_MAX_FRAME_BYTES,
@@ -55,15 +69,19 @@ public final class WorkerServer implements AutoCloseable {
         }
 
         public Config withKey(ClusterKey key) {
-            return new Config(bind, fingerprint, key, insecure, maxFrameBytes, handshakeTimeout, headSilenceTimeout, linkCapacity);
+            return new Config(bind, fingerprint, key, insecure, maxFrameBytes, handshakeTimeout, headSilenceTimeout, linkCapacity, linkShape);
         }
 
         public Config withMaxFrameBytes(int bytes) {
-            return new Config(bind, fingerprint, key, insecure, bytes, handshakeTimeout, headSilenceTimeout, linkCapacity);
+            return new Config(bind, fingerprint, key, insecure, bytes, handshakeTimeout, headSilenceTimeout, linkCapacity, linkShape);
         }
 
         public Config withTimeouts(Duration handshake, Duration headSilence) {
-            return new Config(bind, fingerprint, key, insecure, maxFrameBytes, handshake, headSilence, linkCapacity);
+            return new Config(bind, fingerprint, key, insecure, maxFrameBytes, handshake, headSilence, linkCapacity, linkShape);
+        }
+
+        public Config withLinkShape(LinkShape shape) {
+            return new Config(bind, fingerprint, key, insecure, maxFrameBytes, handshakeTimeout, headSilenceTimeout, linkCapacity, shape);
         }
     }
 

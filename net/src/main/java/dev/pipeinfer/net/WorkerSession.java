@@ -1,5 +1,6 @@
 package dev.pipeinfer.net;
 
+import dev.pipeinfer.pipeline.Link;
 import dev.pipeinfer.pipeline.Message;
 import dev.pipeinfer.pipeline.Stage;
 import dev.pipeinfer.pipeline.StageCompute;
@@ -21,6 +22,7 @@ final class WorkerSession {
     private final StageCompute compute;
     private TcpLink input;
     private TcpLink output;
+    private Link shapedOutput; // output as the stage sends to it: shaped towards a next worker
     private TcpConnection inputConnection;
     private TcpConnection outputConnection;
     private Stage stage;
@@ -69,7 +71,9 @@ final class WorkerSession {
             outputConnection = next;
             output = new TcpLink(slice.stageIndex() + "->" + (slice.stageIndex() + 1), config.linkCapacity(), next, true);
         }
-        stage = new Stage(slice.stageIndex(), server.where(), compute, input, output, server.pool(), this::stageFailed);
+        // Towards the head the head shapes what it receives; towards the next worker this worker shapes.
+        shapedOutput = hello.nextHop().isEmpty() ? output : config.linkShape().onSend(output);
+        stage = new Stage(slice.stageIndex(), server.where(), compute, input, shapedOutput, server.pool(), this::stageFailed);
         output.onWriteFailure(reason -> stageFailed(new Message.Failure(slice.stageIndex(), server.where(),
                 Stage.OUTPUT_FAILED + reason)));
         stage.start();
@@ -182,6 +186,7 @@ final class WorkerSession {
         closing.countDown();
         if (stage != null) stage.close();
         if (input != null) input.close();
+        if (shapedOutput != null) shapedOutput.close();
         if (output != null) output.close();
         server.release(session);
         if (inputConnection != null) server.release(inputConnection);

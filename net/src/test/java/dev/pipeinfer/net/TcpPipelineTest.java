@@ -1,5 +1,6 @@
 package dev.pipeinfer.net;
 
+import dev.pipeinfer.pipeline.LinkShape;
 import dev.pipeinfer.pipeline.Message;
 import dev.pipeinfer.pipeline.Pipeline;
 import dev.pipeinfer.pipeline.Result;
@@ -102,6 +103,32 @@ class TcpPipelineTest {
             assertEquals(expected, FakeModel.drive(pipeline, stream, cancel));
         }
         for (long id : cancel) assertTrue(stages.stream().noneMatch(s -> s.events().contains("run " + id)));
+    }
+
+    @ParameterizedTest(name = "{0} stages")
+    @ValueSource(ints = {2, 3, 4})
+    void anEmulatedLinkDelaysEveryHopOfTheRingOnce(int stageCount) throws Exception {
+        // Every hop (head -> 1 -> ... -> head) is shaped once: a run's round trip takes stageCount latencies.
+        long latencyMillis = 40;
+        TcpPipeline.HeadConfig shaped = config().withOptions(new Pipeline.Options(2, Duration.ofSeconds(30),
+                LinkShape.of(latencyMillis, 0)));
+        List<FakeStageCompute> stages = FakeStageCompute.chain(stageCount, LAYERS, EMBD, VOCAB);
+        FakeModel reference = new FakeModel(FakeStageCompute.chain(stageCount, LAYERS, EMBD, VOCAB));
+        try (Pipeline pipeline = LoopbackCluster.start(stages, bounds(stageCount), shaped, line -> { })) {
+            for (long id = 1; id <= 2; id++) {
+                Run run = Run.ofTokens(new RunHeader(id, RunKind.STEP, new int[]{(int) id}, new long[]{1}, new int[]{0},
+                        ResultForm.ARGMAX), new int[]{(int) id + 3});
+                long start = System.nanoTime();
+                pipeline.submit(run);
+                Message answer = pipeline.next();
+                long took = System.nanoTime() - start;
+                assertEquals(reference.apply(run), answer);
+                long least = stageCount * (latencyMillis * 1_000_000 - LinkShape.MAX_EARLY_NANOS);
+                assertTrue(took >= least, "round trip of " + took / 1_000_000 + " ms over " + stageCount
+                        + " hops of " + latencyMillis + " ms");
+                assertTrue(took < least + 2_000_000_000L, "round trip of " + took / 1_000_000 + " ms");
+            }
+        }
     }
 
     @Test

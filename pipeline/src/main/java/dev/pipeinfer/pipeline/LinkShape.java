@@ -11,6 +11,9 @@ public record LinkShape(Duration latency, long bitsPerSecond) {
 
     public static final LinkShape NONE = new LinkShape(Duration.ZERO, 0);
 
+    /** How much before its time a shaped link may release a message (it parks a little short, see ShapedLink). */
+    public static final long MAX_EARLY_NANOS = 300_000;
+
     public LinkShape {
         if (latency == null || latency.isNegative()) throw new IllegalArgumentException("link latency " + latency);
         if (bitsPerSecond < 0) throw new IllegalArgumentException("link bandwidth " + bitsPerSecond + " bit/s");

@@ -56,10 +56,9 @@ final class ShapedLink implements Link {
     /**
      * A timed park wakes 0.1-0.2 ms late here, which would add a tenth or more to an emulated 1 ms link, and
      * spinning out the last part costs the CPU the stages need. So each link learns how late its parks wake
-     * (a running average, at most {@link #MAX_EARLY_NANOS}) and parks that much less: a message is released
+     * (a running average, at most {@link LinkShape#MAX_EARLY_NANOS}) and parks that much less: a message is released
      * within tens of microseconds of its time, early as often as late, never more than that bound early.
      */
-    static final long MAX_EARLY_NANOS = 300_000;
     private long wakeDelayNanos = 100_000;
 
     private void sleepUntil(long t) throws InterruptedException {
@@ -72,7 +71,7 @@ final class ShapedLink implements Link {
         }
         if (!parked) return;
         long late = System.nanoTime() - wakeAt;
-        wakeDelayNanos = Math.clamp(wakeDelayNanos + (late - wakeDelayNanos) / 8, 0, MAX_EARLY_NANOS);
+        wakeDelayNanos = Math.clamp(wakeDelayNanos + (late - wakeDelayNanos) / 8, 0, LinkShape.MAX_EARLY_NANOS);
     }
 
     private void forwardSends() {

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * An emulated interconnect delays each message by the latency plus its time on the wire, keeps order,
  * and, like a real wire, carries many messages at once: a burst arrives one latency later, not one
  * latency per message. Bounds are generous on the slow side (a loaded machine only delays more); on the
- * early side a message may leave at most {@link ShapedLink#MAX_EARLY_NANOS} before its time.
+ * early side a message may leave at most {@link LinkShape#MAX_EARLY_NANOS} before its time.
  */
 class ShapedLinkTest {
     static final long MS = 1_000_000L;
@@ -38,7 +38,7 @@ class ShapedLinkTest {
             long at = System.nanoTime() - start;
             if (i == 0) first = at;
             assertEquals(new Message.Cancelled(i, 0), m, "message " + i + " out of order");
-            assertTrue(at >= 40 * MS - ShapedLink.MAX_EARLY_NANOS, "message " + i + " arrived after " + at / MS
+            assertTrue(at >= 40 * MS - LinkShape.MAX_EARLY_NANOS, "message " + i + " arrived after " + at / MS
                     + " ms, before the latency");
         }
         long last = System.nanoTime() - start;
@@ -58,7 +58,7 @@ class ShapedLinkTest {
         for (int i = 0; i < 10; i++) sending.send(new Message.Cancel(new long[1249])); // 8 + 8 * 1249 = 10 000 bytes
         for (int i = 0; i < 10; i++) receiving.receive();
         long took = System.nanoTime() - start;
-        assertTrue(took >= 100 * MS - ShapedLink.MAX_EARLY_NANOS, "10 x 10 kB over 8 Mbit/s took " + took / MS + " ms, under the 100 ms on the wire");
+        assertTrue(took >= 100 * MS - LinkShape.MAX_EARLY_NANOS, "10 x 10 kB over 8 Mbit/s took " + took / MS + " ms, under the 100 ms on the wire");
         link.close();
         inner.close();
     }
