@@ -8,13 +8,14 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A link decorator that delays messages as a slower interconnect would ({@link LinkShape}): a message
  * sent at t is released at max(t, when the wire is free) + its serialization time + the latency. Order is
- * kept. The delay is spent by a forwarding virtual thread of this link, never by the sender or under a
- * lock, so a delayed link holds back only its own messages. Like a real wire, it carries many messages
- * at once: a burst sent together arrives together, one latency later.
+ * kept. The delay is never spent by the sender or under a lock, so a delayed link holds back only its own
+ * messages; like a real wire it carries many at once: a burst sent together arrives together, one latency
+ * later.
  *
  * <p>Two placements: {@link #onSend} delays between the sender and the wrapped link (for a link whose
- * sending end is in this process); {@link #onReceive} delays between the wrapped link and the receiver
- * (for one whose sending end is elsewhere).
+ * sending end is in this process; a forwarding virtual thread waits out each message's time);
+ * {@link #onReceive} delays between the wrapped link and the receiver (for one whose sending end is
+ * elsewhere; arrivals are stamped as they come in and the receiver waits out their time).
  */
 final class ShapedLink implements Link {
     private record Timed(Message message, long releaseAt) {
@@ -56,8 +57,8 @@ final class ShapedLink implements Link {
     /**
      * A timed park wakes 0.1-0.2 ms late here, which would add a tenth or more to an emulated 1 ms link, and
      * spinning out the last part costs the CPU the stages need. So each link learns how late its parks wake
-     * (a running average, at most {@link LinkShape#MAX_EARLY_NANOS}) and parks that much less: a message is released
-     * within tens of microseconds of its time, early as often as late, never more than that bound early.
+     * (a running average, at most {@link LinkShape#MAX_EARLY_NANOS}) and parks that much less: a message is
+     * released within tens of microseconds of its time, early as often as late, never more than that early.
      */
     private long wakeDelayNanos = 100_000;
 
