@@ -44,7 +44,7 @@ class SpeculativeEquivalenceTest {
                 {"stories260K.gguf", "stories260K-Q4_0.gguf"},
                 {"synth-llama-Q4_K_M.gguf", "stories260K.gguf"}};
         for (String[] pair : pairs) {
-            for (String mode : List.of("speculative", "pipeinfer", "pipeinfer --no-draft-first-run")) {
+            for (String mode : List.of("speculative", "pipeinfer", "pipeinfer --draft-first-run")) {
                 for (int stages = 1; stages <= 3; stages++) {
                     all.add(Arguments.of(pair[0], pair[1], mode, stages, "memory"));
                     if (stages > 1) all.add(Arguments.of(pair[0], pair[1], mode, stages, "tcp"));
@@ -68,7 +68,7 @@ class SpeculativeEquivalenceTest {
              DraftModel draft = DraftModel.open(TestData.model(draftName), t.file(),
                      TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
             SpeculationParams params = SpeculationParams.defaults().withDraftMax(4).withBranches(2) // trees with splits
-                    .withDraftFirstRun(!mode.endsWith("--no-draft-first-run"));
+                    .withDraftFirstRun(mode.equals("pipeinfer --draft-first-run"));
             Decoder decoder = mode.startsWith("pipeinfer") ? SpeculativeDecoder.pipeinfer(t.head(), draft, params)
                     : SpeculativeDecoder.speculative(t.head(), draft, params);
             GenerationRequest request = new GenerationRequest(prompt, expected.length, SamplingParams.greedy(), x -> false);

@@ -14,10 +14,11 @@ package dev.pipeinfer.speculation;
  * @param maxRunsInFlight pipeinfer only: speculative runs in flight at most, besides the guaranteed one
  * @param draftFirstRun   pipeinfer only: the guaranteed run that follows a rejection carries a draft tree
  *                        below its token (as a speculative-decoding run does) instead of going out alone,
- *                        the chained runs following as usual. The paper sends it alone to start the pipeline
- *                        at once; when a draft step costs a small part of a pipeline round trip, the few
- *                        tenths of a millisecond of drafting buy that run 2-3 more tokens (stories260K over two
- *                        shaped stages, five paired runs: median 783 tokens/s against 730 alone, TTFT unchanged)
+ *                        the chained runs following as usual. Off by default, as in the paper: the run starts
+ *                        the pipeline at once and the first chained run follows one draft later. (Measured on
+ *                        stories260K over two shaped stages, five paired runs of --repeat 5: median 1381
+ *                        tokens/s alone against 1362 with a tree; before stale drafts were abandoned and the
+ *                        link emulation fixed, the tree had helped, 783 against 730.)
  */
 public record SpeculationParams(int draftMax, int branches, float pAccept, float pSplit, float pRecovery, float pDecay,
                                 int maxRunsInFlight, boolean draftFirstRun) {
@@ -40,7 +41,7 @@ public record SpeculationParams(int draftMax, int branches, float pAccept, float
      * pair over two shaped local stages, 3 tokens in one branch with a low cutoff measured best.
      */
     public static SpeculationParams defaults() {
-        return new SpeculationParams(3, 1, 0.2f, 0.3f, 0.1f, 0.5f, 6, true);
+        return new SpeculationParams(3, 1, 0.2f, 0.3f, 0.1f, 0.5f, 6, false);
     }
 
     public SpeculationParams withDraftMax(int n) {

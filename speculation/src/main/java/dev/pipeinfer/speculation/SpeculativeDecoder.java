@@ -23,8 +23,8 @@ import java.util.concurrent.LinkedBlockingQueue;
  *   <li><b>speculative</b>: draft a tree below the last accepted token, send it as one run, wait for its
  *       result, verify, commit, repeat. One run in flight.</li>
  *   <li><b>pipeinfer</b>: after each acceptance that leaves nothing valid in flight, launch the guaranteed
- *       run of the token just emitted (what iterative decoding would do; by default with a draft tree below
- *       it, see {@link SpeculationParams#draftFirstRun}); then, while results are outstanding, keep
+ *       run of the token just emitted (what iterative decoding would do; alone by default, or with a draft
+ *       tree below it, see {@link SpeculationParams#draftFirstRun}); then, while results are outstanding, keep
  *       drafting small trees that extend the speculative frontier (accepted tokens plus the main paths of
  *       the runs in flight) and launch each at once, bounded by the draft's confidence cutoff and the
  *       number of runs in flight. A result is verified as soon as it arrives; runs whose assumed prefix
