@@ -12,9 +12,9 @@ import static dev.pipeinfer.tensor.Lanes.LANES;
  * <p><b>The summation order every kernel follows</b> (and with it every fused kernel of a format), which
  * is what makes the matmul batch-invariant: an output {@code y[j][r]} has exactly one vector accumulator;
  * chunk c (LANES consecutive weights) is added as {@code acc = w_c.fma(x_c, acc)} in increasing c, from
- * zero; the accumulator's lanes are then summed in index order (never with reduceLanes, whose order may
- * differ between the interpreter and C2); the {@code k mod LANES} tail is added last, one product at a
- * time. Which kernel, which group of rows, which tile or which thread computes an output never changes
+ * zero; the accumulator's lanes are then summed in the fixed tree of {@link LaneSums} (never with
+ * reduceLanes, whose order may differ between the interpreter and C2); the {@code k mod LANES} tail is added
+ * last, one product at a time. Which kernel, which group of rows, which tile or which thread computes an output never changes
  * this sequence, and a vector stored to memory between tiles and loaded back keeps its bits.
  *
  * <p>Four weight rows share every activation load and four activation rows share every weight load, so
@@ -107,26 +107,17 @@ final class Dot {
     }
 
     /**
-     * The fixed-order end of one output: the lanes of its accumulator (at {@code acc[a..a+LANES)}) summed as
-     * a fixed pairwise tree, then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at
-     * a time. The tree (depth 4 for 16 lanes, not a chain of 16 dependent adds) lets the ends of several
-     * rows overlap; for short rows (k = 64 in small models) the chain cost more than the row's products.
+     * The fixed-order end of one output: the lanes of its accumulator (at {@code acc[a..a+LANES)}) summed
+     * ({@link LaneSums}), then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at a
+     * time.
      */
     static float finish(float[] acc, int a, float[] w, int wi, float[] x, int xi, int tail) {
-        float s = sumLanes(acc, a);
+        return addTail(LaneSums.of(acc, a), w, wi, x, xi, tail);
+    }
+
+    /** {@code s} plus the tail products, one at a time in order. */
+    static float addTail(float s, float[] w, int wi, float[] x, int xi, int tail) {
         for (int t = 0; t < tail; t++) s += w[wi + t] * x[xi + t];
         return s;
-    }
-
-    static float sumLanes(float[] acc, int a) {
-        if (LANES == 16) return (quad(acc, a) + quad(acc, a + 4)) + (quad(acc, a + 8) + quad(acc, a + 12));
-        if (LANES == 8) return quad(acc, a) + quad(acc, a + 4);
-        float s = 0;
-        for (int l = 0; l < LANES; l++) s += acc[a + l];
-        return s;
-    }
-
-    private static float quad(float[] acc, int a) {
-        return (acc[a] + acc[a + 1]) + (acc[a + 2] + acc[a + 3]);
     }
 }

@@ -47,14 +47,16 @@ public final class F32Format extends TensorFormat {
                 a2 = load(s, w2 + 4L * i).fma(xv, a2);
                 a3 = load(s, w3 + 4L * i).fma(xv, a3);
             }
-            a0.intoArray(lanes, 0);
-            a1.intoArray(lanes, 16);
-            a2.intoArray(lanes, 32);
-            a3.intoArray(lanes, 48);
+            FloatVector sums = LaneSums.ofFourRows(a0, a1, a2, a3);
+            if (whole == k) {
+                sums.intoArray(y, yOffset + r0, F.indexInRange(0, rows));
+                continue;
+            }
+            sums.intoArray(lanes, 0);
             for (int i = 0; i < rows; i++) {
-                // the tail weights (fewer than 16) go beside the accumulators for Dot.finish
+                // the tail weights (fewer than 16) go beside the sums
                 MemorySegment.copy(s, LE_FLOAT, w.rowOffset(r0 + i) + 4L * whole, lanes, 64, k - whole);
-                y[yOffset + r0 + i] = Dot.finish(lanes, 16 * i, lanes, 64, x, xOffset + whole, k - whole);
+                y[yOffset + r0 + i] = Dot.addTail(lanes[i], lanes, 64, x, xOffset + whole, k - whole);
             }
         }
     }

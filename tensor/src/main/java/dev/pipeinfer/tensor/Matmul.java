@@ -1,5 +1,7 @@
 package dev.pipeinfer.tensor;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
  * {@code Y = X W^T}: for a weight matrix W [m x k] of any supported type and activations X [n x k] (f32,
  * row-major), Y [n x m] (row-major), i.e. {@code y[j][r] = W[r] . x[j]}. This is ggml's
@@ -155,6 +157,22 @@ public final class Matmul {
                 if (j < n) Dot.rows4x1(tile, TILE, chunks, x, xt + j * k, acc, j * Dot.ROWS * lanes, first);
             }
             for (int j = 0; j < n; j++) {
+                if (LaneSums.FOUR_ROWS) {
+                    int a = j * Dot.ROWS * lanes;
+                    FloatVector sums = LaneSums.ofFourRows(FloatVector.fromArray(Lanes.F, acc, a),
+                            FloatVector.fromArray(Lanes.F, acc, a + lanes), FloatVector.fromArray(Lanes.F, acc, a + 2 * lanes),
+                            FloatVector.fromArray(Lanes.F, acc, a + 3 * lanes));
+                    if (whole == k) {
+                        sums.intoArray(y, yOffset + j * m + r0, Lanes.F.indexInRange(0, rowsHere));
+                        continue;
+                    }
+                    sums.intoArray(scratch.lanes, 0);
+                    for (int i = 0; i < rowsHere; i++) {
+                        y[yOffset + j * m + r0 + i] = Dot.addTail(scratch.lanes[i], tile, i * TILE + whole - lastTile,
+                                x, xOffset + j * k + whole, k - whole);
+                    }
+                    continue;
+                }
                 for (int i = 0; i < rowsHere; i++) {
                     y[yOffset + j * m + r0 + i] = Dot.finish(acc, (j * Dot.ROWS + i) * lanes,
                             tile, i * TILE + whole - lastTile, x, xOffset + j * k + whole, k - whole);

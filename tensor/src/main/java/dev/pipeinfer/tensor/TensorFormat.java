@@ -2,6 +2,8 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -86,11 +88,19 @@ public abstract sealed class TensorFormat
     }
 
     /**
-     * The end of a fused kernel's group of four rows: each valid row's accumulator lanes (stored at
-     * {@code lanes[i * LANES]}) summed in index order. Quantized rows have no tail (k is whole blocks).
+     * The end of a fused kernel's group of up to four rows: each valid row's accumulator lanes (stored at
+     * {@code lanes[i * LANES]}) summed ({@link LaneSums}). Quantized rows have no tail (k is whole blocks).
      */
     static void finishRows(float[] lanes, float[] y, int at, int rows) {
-        for (int i = 0; i < rows; i++) y[at + i] = Dot.finish(lanes, i * Lanes.LANES, lanes, 0, lanes, 0, 0);
+        if (LaneSums.FOUR_ROWS) {
+            FloatVector r0 = FloatVector.fromArray(Lanes.F, lanes, 0);
+            FloatVector r1 = rows > 1 ? FloatVector.fromArray(Lanes.F, lanes, 16) : r0;
+            FloatVector r2 = rows > 2 ? FloatVector.fromArray(Lanes.F, lanes, 32) : r0;
+            FloatVector r3 = rows > 3 ? FloatVector.fromArray(Lanes.F, lanes, 48) : r0;
+            LaneSums.ofFourRows(r0, r1, r2, r3).intoArray(y, at, Lanes.F.indexInRange(0, rows));
+            return;
+        }
+        for (int i = 0; i < rows; i++) y[at + i] = LaneSums.of(lanes, i * Lanes.LANES);
     }
 
     /** Whether {@link #quantizeRow} is implemented for this type. */
