@@ -5,6 +5,7 @@ import dev.pipeinfer.net.ClusterKey;
 import dev.pipeinfer.net.SliceSpec;
 import dev.pipeinfer.net.WorkerServer;
 import dev.pipeinfer.pipeline.LayerSliceCompute;
+import dev.pipeinfer.pipeline.LinkShape;
 import dev.pipeinfer.pipeline.StageCompute;
 import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.transformer.LayerSlice;
@@ -59,9 +60,21 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--insecure", description = "Allow listening on a non-loopback address without a cluster key.")
     boolean insecure;
 
+    @Option(names = "--link-latency", paramLabel = "MS",
+            description = "Emulate a slower interconnect on this worker's link to the next worker: delay every message "
+                    + "by MS milliseconds (default 0). The head's own --link-latency shapes its links.")
+    double linkLatencyMillis;
+
+    @Option(names = "--link-bandwidth", paramLabel = "MBIT",
+            description = "Emulate a link of MBIT megabits per second to the next worker (default 0: unlimited).")
+    double linkBandwidthMbit;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        if (linkLatencyMillis < 0 || linkBandwidthMbit < 0) {
+            throw new ErrorReporting.UsageError("--link-latency and --link-bandwidth must not be negative");
+        }
         try (GgufFile file = GgufFile.open(model)) {
             ModelConfig config = ModelConfig.from(file);
             int cells = ctx > 0 ? ctx : Math.min(config.contextLength() > 0 ? config.contextLength() : 4096, 4096);
@@ -69,7 +82,7 @@ final class WorkerCommand implements Callable<Integer> {
             var bind = TargetPipeline.address(listen);
             WorkerServer.Config serverConfig = new WorkerServer.Config(bind, file.fingerprint(),
                     clusterKey != null ? ClusterKey.of(clusterKey) : null, insecure, WorkerServer.Config.DEFAULT_MAX_FRAME_BYTES,
-                    Duration.ofSeconds(10), Duration.ofMinutes(5), 4);
+                    Duration.ofSeconds(10), Duration.ofMinutes(5), 4, LinkShape.of(linkLatencyMillis, linkBandwidthMbit));
             WorkerServer.ComputeFactory factory = slice -> sliceCompute(file, slice, sliceOptions);
             WorkerServer server;
             try {
