@@ -13,9 +13,10 @@ import static dev.pipeinfer.tensor.Lanes.LANES;
  * is what makes the matmul batch-invariant: an output {@code y[j][r]} has exactly one vector accumulator;
  * chunk c (LANES consecutive weights) is added as {@code acc = w_c.fma(x_c, acc)} in increasing c, from
  * zero; the accumulator's lanes are then summed in the fixed tree of {@link LaneSums} (never with
- * reduceLanes, whose order may differ between the interpreter and C2); the {@code k mod LANES} tail is added
- * last, one product at a time. Which kernel, which group of rows, which tile or which thread computes an output never changes
- * this sequence, and a vector stored to memory between tiles and loaded back keeps its bits.
+ * reduceLanes, whose order may differ between the interpreter and C2); the {@code k mod LANES} tail is
+ * added last, one product at a time. Which kernel, which group of rows, which tile or which thread
+ * computes an output never changes this sequence, and a vector stored to memory between tiles and loaded
+ * back keeps its bits.
  *
  * <p>Four weight rows share every activation load and four activation rows share every weight load, so
  * the four-by-four kernel does 16 FMAs per 8 loads; with one accumulator per output the four (or 16)
