@@ -161,7 +161,7 @@ final class BenchCommand implements Callable<Integer> {
             slice.kvCache().clear();
             slice.forward(batch);
         };
-        pass.run(); // warm-up
+        warmUp(pass);
         double seconds = median(repeat, pass);
         return new Row("prompt", threads, promptTokens, promptTokens / seconds, seconds * 1e3 / promptTokens,
                 null, null, null, repeat, ProcessMemory.loadAverage());
@@ -169,7 +169,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** n tokens one at a time from an empty cache, each the argmax of the previous logits (llama-bench's tg). */
     private Row decode(LayerSlice slice, int firstToken, int threads, long weightBytesPerToken) {
-        decodeRun(slice, firstToken, Math.min(genTokens, 2)); // warm-up
+        warmUp(() -> decodeRun(slice, firstToken, Math.min(genTokens, 2)));
         double seconds = median(repeat, () -> decodeRun(slice, firstToken, genTokens));
         double tokensPerS = genTokens / seconds;
         return new Row("decode", threads, genTokens, tokensPerS, seconds * 1e3 / genTokens, null, null,
@@ -201,13 +201,19 @@ final class BenchCommand implements Callable<Integer> {
             passes[i] = Batch.sequence(Arrays.copyOfRange(tokens, batchContext, batchContext + timed.get(i)), batchContext, 0, true);
         }
         double[][] seconds = new double[passes.length][repeat];
-        for (int r = -1; r < repeat; r++) { // r = -1 is the warm-up
+        warmUp(() -> {
+            for (Batch pass : passes) {
+                slice.forward(pass);
+                slice.kvCache().removeSequence(0, batchContext, -1);
+            }
+        });
+        for (int r = 0; r < repeat; r++) {
             for (int i = 0; i < passes.length; i++) {
                 long start = System.nanoTime();
                 slice.forward(passes[i]);
                 long end = System.nanoTime();
                 slice.kvCache().removeSequence(0, batchContext, -1);
-                if (r >= 0) seconds[i][r] = (end - start) / 1e9;
+                seconds[i][r] = (end - start) / 1e9;
             }
         }
         double one = median(seconds[0]);
@@ -220,6 +226,20 @@ final class BenchCommand implements Callable<Integer> {
         }
         return rows;
     }
+
+    /**
+     * Runs {@code work} at least once and until half a second has passed: a small model's first few hundred
+     * passes run on code the JIT is still compiling (stories260K's 4-token pass measured 0.17 or 0.7 ms from
+     * one run to the next after a single warm-up pass); a large model's first pass already takes that long.
+     */
+    static void warmUp(Runnable work) {
+        long until = System.nanoTime() + WARM_UP_NANOS;
+        do {
+            work.run();
+        } while (System.nanoTime() < until);
+    }
+
+    private static final long WARM_UP_NANOS = 500_000_000L;
 
     private static double median(int repetitions, Runnable run) {
         double[] seconds = new double[repetitions];
