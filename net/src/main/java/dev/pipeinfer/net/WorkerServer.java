@@ -44,10 +44,10 @@ public final class WorkerServer implements AutoCloseable {
      * @param maxFrameBytes      largest frame accepted from an authenticated peer
      * @param handshakeTimeout   how long a peer may take to complete the handshake
      * @param headSilenceTimeout a session whose head sends nothing (not even pings) this long is ended
-     */
-    /**
-     * @param linkShape interconnect to emulate on this worker's link to the next worker (the head shapes its
-     *                  own links): {@code --local-stages} with {@code --link-latency} shapes every hop
+     * @param linkCapacity       messages a link buffers before the sender waits
+     * @param linkShape          interconnect to emulate on this worker's link to the next worker (the head
+     *                           shapes its own links): {@code --local-stages} with {@code --link-latency}, or
+     *                           {@code worker --link-latency}, shapes every hop
      */
     public record Config(InetSocketAddress bind, String fingerprint, ClusterKey key, boolean insecure, int maxFrameBytes,
                          Duration handshakeTimeout, Duration headSilenceTimeout, int linkCapacity, LinkShape linkShape) {
