@@ -17,6 +17,7 @@ import dev.pipeinfer.transformer.model.ModelConfig;
 import dev.pipeinfer.transformer.sampling.Sampler;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -228,18 +229,22 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code work} at least once and until half a second has passed: a small model's first few hundred
+     * Runs {@code work} at least once and until {@code atLeast} has passed: a small model's first few hundred
      * passes run on code the JIT is still compiling (stories260K's 4-token pass measured 0.17 or 0.7 ms from
      * one run to the next after a single warm-up pass); a large model's first pass already takes that long.
      */
-    static void warmUp(Runnable work) {
-        long until = System.nanoTime() + WARM_UP_NANOS;
+    static void warmUp(Duration atLeast, Runnable work) {
+        long until = System.nanoTime() + atLeast.toNanos();
         do {
             work.run();
         } while (System.nanoTime() < until);
     }
 
-    private static final long WARM_UP_NANOS = 500_000_000L;
+    private void warmUp(Runnable work) {
+        warmUp(WARM_UP, work);
+    }
+
+    private static final Duration WARM_UP = Duration.ofMillis(500);
 
     private static double median(int repetitions, Runnable run) {
         double[] seconds = new double[repetitions];

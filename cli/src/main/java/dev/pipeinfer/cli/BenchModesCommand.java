@@ -11,6 +11,7 @@ import dev.pipeinfer.transformer.sampling.SamplingParams;
 import dev.pipeinfer.transformer.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -79,12 +80,16 @@ final class BenchModesCommand implements Callable<Integer> {
             // Untimed warm-up, every mode in turn, at least once and for about three seconds in all: with a
             // small model the JIT is still improving the paths after the first generations (stories260K,
             // one warm-up round: pipeinfer / speculative 1.29x at --repeat 5, 1.42x at --repeat 15).
-            long warmUntil = System.nanoTime() + WARM_UP_NANOS;
-            do {
+            BenchCommand.warmUp(WARM_UP, () -> {
                 for (String mode : MODES) {
-                    SpeculationOptions.decoder(mode, target, draft, speculation.params()).generate(request, TokenListener.NONE);
+                    try {
+                        SpeculationOptions.decoder(mode, target, draft, speculation.params()).generate(request, TokenListener.NONE);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while warming up", e);
+                    }
                 }
-            } while (System.nanoTime() < warmUntil);
+            });
             for (String mode : MODES) {
                 Decoder decoder = SpeculationOptions.decoder(mode, target, draft, speculation.params());
                 List<DecodeMetrics> runs = new ArrayList<>();
@@ -110,7 +115,7 @@ final class BenchModesCommand implements Callable<Integer> {
         return ErrorReporting.OK;
     }
 
-    private static final long WARM_UP_NANOS = 3_000_000_000L;
+    private static final Duration WARM_UP = Duration.ofSeconds(3);
 
     /** Per metric, the median over the runs (counts too); the first run's map gives the keys. */
     static Map<String, Object> medians(List<DecodeMetrics> runs) {

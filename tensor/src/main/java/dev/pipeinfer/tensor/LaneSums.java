@@ -58,6 +58,12 @@ final class LaneSums {
         return VectorShuffle.fromValues(F, lanes);
     }
 
+    /** {@link #ofFourRows} of the four accumulators stored at {@code acc[a]}, {@code acc[a + 16]}, ... */
+    static FloatVector ofFourRows(float[] acc, int a) {
+        return ofFourRows(FloatVector.fromArray(F, acc, a), FloatVector.fromArray(F, acc, a + 16),
+                FloatVector.fromArray(F, acc, a + 32), FloatVector.fromArray(F, acc, a + 48));
+    }
+
     /** Lanes 0-3 of the result are {@link #of} the four accumulators (16 lanes only). */
     static FloatVector ofFourRows(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3) {
         // Level 1, two rows per vector: [r0[i] + r0[i+8] (8) | r1[i] + r1[i+8] (8)].

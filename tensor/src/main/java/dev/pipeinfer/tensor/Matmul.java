@@ -158,10 +158,7 @@ public final class Matmul {
             }
             for (int j = 0; j < n; j++) {
                 if (LaneSums.FOUR_ROWS) {
-                    int a = j * Dot.ROWS * lanes;
-                    FloatVector sums = LaneSums.ofFourRows(FloatVector.fromArray(Lanes.F, acc, a),
-                            FloatVector.fromArray(Lanes.F, acc, a + lanes), FloatVector.fromArray(Lanes.F, acc, a + 2 * lanes),
-                            FloatVector.fromArray(Lanes.F, acc, a + 3 * lanes));
+                    FloatVector sums = LaneSums.ofFourRows(acc, j * Dot.ROWS * lanes);
                     if (whole == k) {
                         sums.intoArray(y, yOffset + j * m + r0, Lanes.F.indexInRange(0, rowsHere));
                         continue;

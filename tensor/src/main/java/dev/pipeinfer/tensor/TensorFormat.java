@@ -2,8 +2,6 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 
-import jdk.incubator.vector.FloatVector;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -92,12 +90,8 @@ public abstract sealed class TensorFormat
      * {@code lanes[i * LANES]}) summed ({@link LaneSums}). Quantized rows have no tail (k is whole blocks).
      */
     static void finishRows(float[] lanes, float[] y, int at, int rows) {
-        if (LaneSums.FOUR_ROWS) {
-            FloatVector r0 = FloatVector.fromArray(Lanes.F, lanes, 0);
-            FloatVector r1 = rows > 1 ? FloatVector.fromArray(Lanes.F, lanes, 16) : r0;
-            FloatVector r2 = rows > 2 ? FloatVector.fromArray(Lanes.F, lanes, 32) : r0;
-            FloatVector r3 = rows > 3 ? FloatVector.fromArray(Lanes.F, lanes, 48) : r0;
-            LaneSums.ofFourRows(r0, r1, r2, r3).intoArray(y, at, Lanes.F.indexInRange(0, rows));
+        if (LaneSums.FOUR_ROWS) { // (slots past `rows` hold stale lanes; their sums are not stored)
+            LaneSums.ofFourRows(lanes, 0).intoArray(y, at, Lanes.F.indexInRange(0, rows));
             return;
         }
         for (int i = 0; i < rows; i++) y[at + i] = LaneSums.of(lanes, i * Lanes.LANES);
