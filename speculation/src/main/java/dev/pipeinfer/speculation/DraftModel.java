@@ -48,6 +48,9 @@ public final class DraftModel implements AutoCloseable {
     private final ExecutorService thread;
 
     private int[] cached = new int[0]; // tokens whose K/V sit in sequence 0 at positions 0..cached.length-1
+    // The logits after cached's last token, when known: the decoder asks again for the same context after
+    // each result while the draft is unsure there, and such a request then costs no forward pass.
+    private float[] cachedLogits;
     private Sampler sampler;
     private SamplingParams sampling = SamplingParams.greedy();
     private SplittableRandom random = new SplittableRandom(0);
@@ -107,6 +110,7 @@ public final class DraftModel implements AutoCloseable {
         return CompletableFuture.runAsync(() -> {
             slice.kvCache().clear();
             cached = new int[0];
+            cachedLogits = null;
             sampling = params;
             sampler = new Sampler(params, vocab);
             random = new SplittableRandom(seed);
@@ -150,6 +154,7 @@ public final class DraftModel implements AutoCloseable {
         int common = 0;
         int limit = Math.min(cached.length, upTo);
         while (common < limit && cached[common] == context[common]) common++;
+        if (wantLogits && common == upTo && cached.length == upTo && cachedLogits != null) return cachedLogits;
         if (wantLogits && common == upTo) common = upTo - 1;
         KvCache kv = slice.kvCache();
         kv.removeSequence(0, common, -1);
@@ -169,6 +174,7 @@ public final class DraftModel implements AutoCloseable {
             if (wantLogits && last) logits = out.row(0);
         }
         cached = Arrays.copyOf(context, upTo);
+        cachedLogits = logits;
         return logits;
     }
 
@@ -287,6 +293,7 @@ public final class DraftModel implements AutoCloseable {
             int[] next = Arrays.copyOf(context, base + evaluatedMain);
             for (int i = 0; i < evaluatedMain; i++) next[base + i] = tokens.get(mainPath[i]);
             cached = next;
+            cachedLogits = main.logits; // the main branch's last computed row, which follows cached's last token
             return new DraftTree(tokens.stream().mapToInt(Integer::intValue).toArray(),
                     parents.stream().mapToInt(Integer::intValue).toArray(),
                     depths.stream().mapToInt(Integer::intValue).toArray(),
