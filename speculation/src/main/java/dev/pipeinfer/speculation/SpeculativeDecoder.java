@@ -28,7 +28,9 @@ import java.util.concurrent.LinkedBlockingQueue;
  *       drafting small trees that extend the speculative frontier (accepted tokens plus the main paths of
  *       the runs in flight) and launch each at once, bounded by the draft's confidence cutoff and the
  *       number of runs in flight. A result is verified as soon as it arrives; runs whose assumed prefix
- *       turned out false are cancelled on every stage. The pipeline is never drained between tokens.</li>
+ *       turned out false are cancelled on every stage. When the target picks a side root of the next run
+ *       (a tree with branches), that run computed it too: it stays, and only the runs after it go. The
+ *       pipeline is never drained between tokens.</li>
  * </ul>
  *
  * <p>KV bookkeeping (DESIGN §6): each run's tokens carry pool sequence ids, one per branch; before it is
@@ -240,6 +242,7 @@ public final class SpeculativeDecoder implements Decoder {
             if (node < 0) throw new IllegalStateException("run " + run.id + " verified without an accepted root");
             List<KvEdit.Op> ops = new ArrayList<>();
             boolean chainContinues = false;
+            boolean followedSideRoot = false;
             boolean triedAndRejected = false;
             int breakToken = -1;
             boolean stopped = false;
@@ -266,11 +269,13 @@ public final class SpeculativeDecoder implements Decoder {
                             metrics.accepted++;
                             if (!emit(next.tokens[c])) {
                                 stopped = true;
-                            } else if (c == next.mainPath[0]) {
+                            } else {
+                                if (c != next.mainPath[0]) { // a side root: next computed it too; keep next
+                                    next.followBranchOf(c);
+                                    followedSideRoot = true;
+                                }
                                 next.acceptedRoot = c;
                                 chainContinues = true;
-                            } else {
-                                breakToken = next.tokens[c]; // a side root: the runs after it assumed the main one
                             }
                             break walk;
                         }
@@ -309,6 +314,7 @@ public final class SpeculativeDecoder implements Decoder {
             for (int s : run.seqIds) ops.add(new KvEdit.Remove(s, 0, Integer.MAX_VALUE));
             pool.give(run.seqIds);
             if (!chainContinues) cancelInFlight(ops);
+            else if (followedSideRoot) cancelAfter(next, ops);
             if (!ops.isEmpty()) head.pipeline().send(new KvEdit(ops));
             if (triedAndRejected) cutoff.rejected();
             else if (node == run.mainEnd()) cutoff.accepted();
@@ -337,9 +343,20 @@ public final class SpeculativeDecoder implements Decoder {
 
         /** Cancels every run in flight (all assumed a prefix that is now false), adding the removal of their ids. */
         private void cancelInFlight(List<KvEdit.Op> ops) {
+            cancelAfter(null, ops);
+        }
+
+        /**
+         * Cancels the runs in flight after {@code kept} (all of them when null), adding the removal of their
+         * ids, and cuts the frontier back to the text plus what {@code kept} still stands for: the rest of
+         * the branch whose side root was just accepted (the runs after it had assumed its main path).
+         */
+        private void cancelAfter(TreeRun kept, List<KvEdit.Op> ops) {
             List<Long> cancelled = new ArrayList<>();
+            boolean after = kept == null;
             for (TreeRun r : submitted) {
-                if (r.cancelled) continue;
+                if (r == kept) after = true;
+                if (r == kept || !after || r.cancelled) continue;
                 r.cancelled = true;
                 cancelled.add(r.id);
                 for (int s : r.seqIds) ops.add(new KvEdit.Remove(s, 0, Integer.MAX_VALUE));
@@ -351,6 +368,9 @@ public final class SpeculativeDecoder implements Decoder {
             }
             frontierLength = textLength;
             System.arraycopy(text, 0, frontier, 0, textLength);
+            if (kept != null) {
+                for (int i = 1; i < kept.mainPath.length; i++) frontier[frontierLength++] = kept.tokens[kept.mainPath[i]];
+            }
             frontierVersion++;
         }
 

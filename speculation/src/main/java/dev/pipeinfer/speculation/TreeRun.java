@@ -21,7 +21,7 @@ final class TreeRun {
     final long[] branchMasks;
     final int[] seqIds;        // pool ids, one per branch
     final long[] sequenceSets; // per node
-    final int[] mainPath;
+    int[] mainPath;            // the path the runs after this one assume (see followBranchOf)
     final boolean certainRoot;
     int acceptedRoot = -1;     // depth-0 node accepted by the previous run's verification
     boolean cancelled;
@@ -86,6 +86,21 @@ final class TreeRun {
 
     int position(int node) {
         return base + depths[node];
+    }
+
+    /**
+     * The previous run's verification accepted {@code root}, a side root, instead of the main one: this run
+     * computed it too, so it stays valid, and from now on the runs after it assume {@code root}'s branch.
+     */
+    void followBranchOf(int root) {
+        if (depths[root] != 0) throw new IllegalArgumentException("node " + root + " is not a root");
+        long branch = Long.lowestOneBit(branchMasks[root]);
+        int count = 0;
+        for (long mask : branchMasks) if ((mask & branch) != 0) count++;
+        int[] path = new int[count];
+        int k = 0;
+        for (int i = 0; i < tokens.length; i++) if ((branchMasks[i] & branch) != 0) path[k++] = i; // (by depth)
+        mainPath = path;
     }
 
     int mainEnd() {
