@@ -149,13 +149,19 @@ public final class DraftModel implements AutoCloseable {
 
     // ---- on the draft thread ----------------------------------------------------------------------------
 
-    /** Brings sequence 0 to {@code context[0..upTo)}; returns the logits of its last token if asked. */
+    /**
+     * Brings sequence 0 to {@code context[0..upTo)}; returns the logits of its last token if asked (possibly
+     * the kept {@link #cachedLogits} array: read only).
+     */
     private float[] sync(int[] context, int upTo, boolean wantLogits) {
         int common = 0;
         int limit = Math.min(cached.length, upTo);
         while (common < limit && cached[common] == context[common]) common++;
-        if (wantLogits && common == upTo && cached.length == upTo && cachedLogits != null) return cachedLogits;
+        boolean sameContext = common == upTo && cached.length == upTo;
+        if (wantLogits && sameContext && cachedLogits != null) return cachedLogits;
         if (wantLogits && common == upTo) common = upTo - 1;
+        cached = Arrays.copyOf(cached, common); // (what still holds should the forward pass below fail)
+        cachedLogits = null;
         KvCache kv = slice.kvCache();
         kv.removeSequence(0, common, -1);
         float[] logits = null;

@@ -46,9 +46,12 @@ record DraftTree(int[] tokens, int[] parents, int[] depths, long[] branchMasks, 
             ids[j] = proposalIds[i];
             probs[j] = proposalProbs[i];
         }
-        long branch = Long.lowestOneBit(branchMasks[node]);
-        int[] main = java.util.stream.IntStream.range(0, count).filter(j -> (m[j] & branch) != 0).toArray();
-        return new DraftTree(t, p, d, m, branches, main, ids, probs);
+        return new DraftTree(t, p, d, m, branches, nodesOfBranch(m, Long.lowestOneBit(branchMasks[node])), ids, probs);
+    }
+
+    /** The nodes that {@code branch} (a single mask bit) passes through, in index order, i.e. root first. */
+    static int[] nodesOfBranch(long[] branchMasks, long branch) {
+        return java.util.stream.IntStream.range(0, branchMasks.length).filter(i -> (branchMasks[i] & branch) != 0).toArray();
     }
 
     /** Tokens of the main branch, root first. */

@@ -270,7 +270,8 @@ public final class SpeculativeDecoder implements Decoder {
                             if (!emit(next.tokens[c])) {
                                 stopped = true;
                             } else {
-                                if (c != next.mainPath[0]) { // a side root: next computed it too; keep next
+                                if (c != next.mainPath[0]) { // a side root: next computed it too, so it stays;
+                                    // the runs after it assumed the main root and go (cancelAfter below)
                                     next.followBranchOf(c);
                                     followedSideRoot = true;
                                 }
@@ -341,22 +342,25 @@ public final class SpeculativeDecoder implements Decoder {
             }
         }
 
-        /** Cancels every run in flight (all assumed a prefix that is now false), adding the removal of their ids. */
+        /**
+         * Cancels every run in flight (all assumed a prefix that is now false), adding the removal of their ids;
+         * the frontier is cut back to the text and drafts in progress become stale.
+         */
         private void cancelInFlight(List<KvEdit.Op> ops) {
             cancelAfter(null, ops);
         }
 
         /**
-         * Cancels the runs in flight after {@code kept} (all of them when null), adding the removal of their
-         * ids, and cuts the frontier back to the text plus what {@code kept} still stands for: the rest of
-         * the branch whose side root was just accepted (the runs after it had assumed its main path).
+         * Cancels the runs in flight after {@code kept}, the first of them (all of them when null), adding the
+         * removal of their ids, and cuts the frontier back to the text plus what {@code kept} still stands
+         * for: the rest of the branch whose side root was just accepted (the runs after it had assumed its
+         * main path). Drafts in progress become stale.
          */
         private void cancelAfter(TreeRun kept, List<KvEdit.Op> ops) {
+            if (kept != null && kept != submitted.peekFirst()) throw new IllegalStateException("run " + kept.id + " is not next");
             List<Long> cancelled = new ArrayList<>();
-            boolean after = kept == null;
             for (TreeRun r : submitted) {
-                if (r == kept) after = true;
-                if (r == kept || !after || r.cancelled) continue;
+                if (r == kept || r.cancelled) continue;
                 r.cancelled = true;
                 cancelled.add(r.id);
                 for (int s : r.seqIds) ops.add(new KvEdit.Remove(s, 0, Integer.MAX_VALUE));
@@ -368,9 +372,7 @@ public final class SpeculativeDecoder implements Decoder {
             }
             frontierLength = textLength;
             System.arraycopy(text, 0, frontier, 0, textLength);
-            if (kept != null) {
-                for (int i = 1; i < kept.mainPath.length; i++) frontier[frontierLength++] = kept.tokens[kept.mainPath[i]];
-            }
+            if (kept != null) extendFrontier(kept, 1);
             frontierVersion++;
         }
 
@@ -438,14 +440,19 @@ public final class SpeculativeDecoder implements Decoder {
             int[] seqIds = pool.take(tree.isEmpty() ? 0 : tree.branches());
             TreeRun run = TreeRun.rootedAt(head.newRunId(), token, position, tree, seqIds);
             launch(run);
-            for (int i = 1; i < run.mainPath.length; i++) frontier[frontierLength++] = run.tokens[run.mainPath[i]];
+            extendFrontier(run, 1);
         }
 
         private void launchChained(DraftTree tree) throws InterruptedException {
             int[] seqIds = pool.take(tree.branches());
             TreeRun run = TreeRun.chained(head.newRunId(), frontierLength, tree, seqIds);
             launch(run);
-            for (int node : run.mainPath) frontier[frontierLength++] = run.tokens[node];
+            extendFrontier(run, 0);
+        }
+
+        /** Appends the tokens of {@code run}'s main path, from its node {@code from} on, to the frontier. */
+        private void extendFrontier(TreeRun run, int from) {
+            for (int i = from; i < run.mainPath.length; i++) frontier[frontierLength++] = run.tokens[run.mainPath[i]];
         }
 
         /** Sends the setup edit (the run's ids see its assumed prefix) and the run. */

@@ -94,13 +94,7 @@ final class TreeRun {
      */
     void followBranchOf(int root) {
         if (depths[root] != 0) throw new IllegalArgumentException("node " + root + " is not a root");
-        long branch = Long.lowestOneBit(branchMasks[root]);
-        int count = 0;
-        for (long mask : branchMasks) if ((mask & branch) != 0) count++;
-        int[] path = new int[count];
-        int k = 0;
-        for (int i = 0; i < tokens.length; i++) if ((branchMasks[i] & branch) != 0) path[k++] = i; // (by depth)
-        mainPath = path;
+        mainPath = DraftTree.nodesOfBranch(branchMasks, Long.lowestOneBit(branchMasks[root]));
     }
 
     int mainEnd() {
