@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
@@ -78,5 +79,75 @@ public final class Q2_KFormat extends TensorFormat {
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes), two rows at a time, shaped like {@link Q4_KFormat}'s: first every
+     * sub-block scale and min of both rows, then all super-blocks in one call. A 16-weight sub-block is
+     * exactly one chunk: its four possible weights (d*scale) * q - dmin*min, computed with the reference's
+     * multiply and subtract, are a table indexed by the 2-bit levels (vpermd), so the chunk is fed to its
+     * FMA in the order of {@link Dot} with the bits of {@link #decodeRow}.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        float[] sc = scratch.scales(64 * blocks), lanes = scratch.lanes;
+        for (int r0 = from; r0 < to; r0 += 2) {
+            int rows = Math.min(2, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
+            for (int b = 0; b < blocks; b++) {
+                subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 64 * b);
+                subBlockScales(s, w1 + (long) b * BLOCK_BYTES, sc, 64 * b + 32);
+            }
+            rowPair(s, w0, w1, blocks, sc, x, xOffset, lanes);
+            finishRows(lanes, y, yOffset + r0, rows);
+        }
+    }
+
+    /**
+     * Every super-block of two rows (scales of super-block b at sc[64b..64b+16), mins at sc[64b+16..64b+32),
+     * then the second row's); the accumulators end in lanes[0..32). Sub-block j of a half is chunk j: half h,
+     * shift 2i, part p is sub-block 8h + 2i + p.
+     */
+    private static void rowPair(MemorySegment s, long w0, long w1, int blocks, float[] sc, float[] x, int xOffset,
+                                float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long b0 = w0 + (long) b * BLOCK_BYTES, b1 = w1 + (long) b * BLOCK_BYTES;
+            int at = 64 * b, xi = xOffset + b * QK;
+            for (int half = 0; half < 2; half++) {
+                long q = 16 + 32L * half;
+                IntVector u0 = Q4_KFormat.bytes(s, b0 + q), v0 = Q4_KFormat.bytes(s, b0 + q + 16);
+                IntVector u1 = Q4_KFormat.bytes(s, b1 + q), v1 = Q4_KFormat.bytes(s, b1 + q + 16);
+                for (int j = 8 * half; j < 8 * half + 8; j += 2) { // each step takes the next two bits of every byte
+                    int c = at + j;
+                    FloatVector xv = FloatVector.fromArray(F, x, xi + 16 * j);
+                    a0 = u0.and(3).selectFrom(Q4_KFormat.table(sc[c], sc[c + 16])).reinterpretAsFloats().fma(xv, a0);
+                    a1 = u1.and(3).selectFrom(Q4_KFormat.table(sc[c + 32], sc[c + 48])).reinterpretAsFloats().fma(xv, a1);
+                    xv = FloatVector.fromArray(F, x, xi + 16 * j + 16);
+                    a0 = v0.and(3).selectFrom(Q4_KFormat.table(sc[c + 1], sc[c + 17])).reinterpretAsFloats().fma(xv, a0);
+                    a1 = v1.and(3).selectFrom(Q4_KFormat.table(sc[c + 33], sc[c + 49])).reinterpretAsFloats().fma(xv, a1);
+                    u0 = u0.lanewise(VectorOperators.LSHR, 2);
+                    v0 = v0.lanewise(VectorOperators.LSHR, 2);
+                    u1 = u1.lanewise(VectorOperators.LSHR, 2);
+                    v1 = v1.lanewise(VectorOperators.LSHR, 2);
+                }
+            }
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+    }
+
+    /** The 16 sub-block scales d*scale into out[at..at+16) and mins dmin*min into out[at+16..at+32), as the dequantizer computes them. */
+    static void subBlockScales(MemorySegment s, long block, float[] out, int at) {
+        float d = fp16(s, block + 80), min = fp16(s, block + 82);
+        IntVector packed = Q4_KFormat.bytes(s, block);
+        ((FloatVector) packed.and(0xF).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at);
+        ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(min).intoArray(out, at + 16);
     }
 }
