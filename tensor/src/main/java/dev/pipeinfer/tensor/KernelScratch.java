@@ -9,6 +9,8 @@ final class KernelScratch {
     final float[] tile = new float[Dot.ROWS * Matmul.TILE];
     /** Fused kernels: four rows' block scales, and four accumulators' lanes to finish. */
     final float[] lanes = new float[8 * 16];
+    /** Fused kernels: one block's unpacked integer scales. */
+    final int[] blockScales = new int[16];
     private float[] acc = new float[0];
     private float[] scales = new float[0];
 

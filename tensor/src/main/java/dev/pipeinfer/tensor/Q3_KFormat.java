@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
@@ -114,5 +115,76 @@ public final class Q3_KFormat extends TensorFormat {
                 }
             }
         }
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes), two rows at a time, like {@link Q2_KFormat}'s: a 16-weight sub-block is
+     * one chunk, and its weight is d*scale times a 3-bit level, low2 - (bit ? 0 : 4), i.e. a table of the
+     * eight products d*scale * (i - 4) indexed by low2 + 4*bit (vpermd), the dequantizer's multiply on the
+     * same values, fed to the FMAs in the order of {@link Dot}.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long w0 = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 16 * b, scratch.blockScales);
+            row(s, w0, blocks, sc, x, xOffset, lanes);
+            finishRows(lanes, y, yOffset + r, 1);
+        }
+    }
+
+    /**
+     * Every super-block of one row (sub-block scales of super-block b at sc[16b..16b+16)); the accumulator
+     * ends in lanes[0..16). The level bytes shift by two bits per step and the hmask bytes by one, across
+     * both halves, as sub-block 8h + 2i + p takes bits 2i of its level byte and bit 4h + i of its hmask byte.
+     * One row at a time: the two-row form was too large for C2 to keep its vectors in registers.
+     */
+    private static void row(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long b0 = w0 + (long) b * BLOCK_BYTES;
+            int at = 16 * b, xi = xOffset + b * QK;
+            IntVector h0 = Q4_KFormat.bytes(s, b0), g0 = Q4_KFormat.bytes(s, b0 + 16);
+            for (int half = 0; half < 2; half++) {
+                long q = 32 + 32L * half;
+                IntVector u0 = Q4_KFormat.bytes(s, b0 + q), v0 = Q4_KFormat.bytes(s, b0 + q + 16);
+                for (int j = 8 * half; j < 8 * half + 8; j += 2) {
+                    a0 = levels(u0, h0).selectFrom(table(sc[at + j])).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16 * j), a0);
+                    a0 = levels(v0, g0).selectFrom(table(sc[at + j + 1])).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16 * j + 16), a0);
+                    u0 = u0.lanewise(VectorOperators.LSHR, 2);
+                    v0 = v0.lanewise(VectorOperators.LSHR, 2);
+                    h0 = h0.lanewise(VectorOperators.LSHR, 1);
+                    g0 = g0.lanewise(VectorOperators.LSHR, 1);
+                }
+            }
+        }
+        a0.intoArray(lanes, 0);
+    }
+
+    /** The table index low2 + 4*bit from the current low bits of the level and hmask bytes. */
+    private static IntVector levels(IntVector low, IntVector high) {
+        return low.and(3).or(high.lanewise(VectorOperators.LSHL, 2).and(4));
+    }
+
+    private static final FloatVector LEVELS = LANES == 16
+            ? FloatVector.fromArray(F, new float[] {-4, -3, -2, -1, 0, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0}, 0) : null;
+
+    /** The eight possible weights scale * (i - 4) of a sub-block, as float bits in lanes 0-7. */
+    private static IntVector table(float scale) {
+        return LEVELS.mul(scale).reinterpretAsInts();
+    }
+
+    /** The sixteen sub-block scales d*scale into out[at..at+16), as the dequantizer computes them. */
+    private static void subBlockScales(MemorySegment s, long block, float[] out, int at, int[] scales) {
+        float dAll = fp16(s, block + 108);
+        unpackScales(s, block + 96, scales);
+        for (int j = 0; j < 16; j++) out[at + j] = dAll * scales[j];
     }
 }
