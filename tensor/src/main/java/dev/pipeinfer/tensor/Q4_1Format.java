@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
@@ -59,6 +60,38 @@ public final class Q4_1Format extends TensorFormat {
                 ((FloatVector) (q.and(0x0F)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j);
                 ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
             }
+        }
+    }
+
+    private static final FloatVector LEVELS = LANES == 16
+            ? FloatVector.fromArray(F, new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0) : null;
+
+    /**
+     * Fused n = 1 kernel (16 lanes), one row at a time: a block's 16 possible weights nibble * d + m (the
+     * dequantizer's multiply and add) are a table indexed by the nibbles (vpermd), its two chunks fed
+     * straight into the row's accumulator in the order of {@link Dot}.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long row = w.rowOffset(r);
+            FloatVector a = FloatVector.zero(F);
+            for (int b = 0; b < blocks; b++) {
+                long block = row + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                IntVector table = LEVELS.mul(fp16(s, block)).add(fp16(s, block + 2)).reinterpretAsInts();
+                IntVector q = Q4_KFormat.bytes(s, block + 4);
+                a = q.and(0x0F).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), a);
+                a = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), a);
+            }
+            a.intoArray(scratch.lanes, 0);
+            finishRows(scratch.lanes, y, yOffset + r, 1);
         }
     }
 

@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
@@ -64,6 +65,46 @@ public final class Q5_0Format extends TensorFormat {
                 ((FloatVector) (q.and(0x0F).or(hLo).sub(16)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, y + j);
                 ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).or(hHi).sub(16)).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, y + j + QK / 2);
             }
+        }
+    }
+
+    /** Lane i: i (for the low halves' fifth bits, bits 0-15 of qh), resp. i + 16 (the high halves'). */
+    static final IntVector LOW_BITS = LANES == 16 ? IntVector.zero(I).addIndex(1) : null;
+    static final IntVector HIGH_BITS = LANES == 16 ? LOW_BITS.add(16) : null;
+
+    /** The block's 16 fifth bits of its first (resp. second) 16 weights, as 0 or 16 per lane. */
+    static IntVector fifthBits(int qh, IntVector bits) {
+        return IntVector.broadcast(I, qh).lanewise(VectorOperators.LSHR, bits).and(1).lanewise(VectorOperators.LSHL, 4);
+    }
+
+    /**
+     * Fused n = 1 kernel (16 lanes), one row at a time: each block decoded as in {@link #decodeRow} (the
+     * same integer levels, conversion and multiply) and its two chunks fed straight into the row's
+     * accumulator in the order of {@link Dot}, without the decoded tile in between.
+     */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long row = w.rowOffset(r);
+            FloatVector a = FloatVector.zero(F);
+            for (int b = 0; b < blocks; b++) {
+                long block = row + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK, qh = s.get(LE_INT, block + 2);
+                float d = fp16(s, block);
+                IntVector q = Q4_KFormat.bytes(s, block + 6);
+                IntVector lo = q.and(0x0F).or(fifthBits(qh, LOW_BITS)).sub(16);
+                IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(fifthBits(qh, HIGH_BITS)).sub(16);
+                a = ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a);
+                a = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            }
+            a.intoArray(scratch.lanes, 0);
+            finishRows(scratch.lanes, y, yOffset + r, 1);
         }
     }
 

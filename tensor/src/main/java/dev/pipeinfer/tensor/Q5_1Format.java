@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Lanes.B;
+import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
@@ -66,6 +67,33 @@ public final class Q5_1Format extends TensorFormat {
                 ((FloatVector) (q.and(0x0F).or(hLo)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j);
                 ((FloatVector) (q.lanewise(VectorOperators.LSHR, 4).or(hHi)).convert(VectorOperators.I2F, 0)).mul(d).add(m).intoArray(dst, y + j + QK / 2);
             }
+        }
+    }
+
+    /** Fused n = 1 kernel (16 lanes), one row at a time, as {@link Q5_0Format}'s: w = level * d + m. */
+    @Override
+    void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r = from; r < to; r++) {
+            long row = w.rowOffset(r);
+            FloatVector a = FloatVector.zero(F);
+            for (int b = 0; b < blocks; b++) {
+                long block = row + (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK, qh = s.get(LE_INT, block + 4);
+                float d = fp16(s, block), m = fp16(s, block + 2);
+                IntVector q = Q4_KFormat.bytes(s, block + 8);
+                IntVector lo = q.and(0x0F).or(Q5_0Format.fifthBits(qh, Q5_0Format.LOW_BITS));
+                IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(Q5_0Format.fifthBits(qh, Q5_0Format.HIGH_BITS));
+                a = ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
+                a = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            }
+            a.intoArray(scratch.lanes, 0);
+            finishRows(scratch.lanes, y, yOffset + r, 1);
         }
     }
 
