@@ -77,22 +77,20 @@ public final class Q4_1Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        MemorySegment s = w.data;
-        int blocks = w.cols / QK;
-        for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            FloatVector a = FloatVector.zero(F);
-            for (int b = 0; b < blocks; b++) {
-                long block = row + (long) b * BLOCK_BYTES;
-                int xi = xOffset + b * QK;
-                IntVector table = LEVELS.mul(fp16(s, block)).add(fp16(s, block + 2)).reinterpretAsInts();
-                IntVector q = Q4_KFormat.bytes(s, block + 4);
-                a = q.and(0x0F).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), a);
-                a = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), a);
-            }
-            a.intoArray(scratch.lanes, 0);
-            finishRows(scratch.lanes, y, yOffset + r, 1);
+        oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q4_1Format::row);
+    }
+
+    private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int xi = xOffset + b * QK;
+            IntVector table = LEVELS.mul(fp16(s, block)).add(fp16(s, block + 2)).reinterpretAsInts();
+            IntVector q = Q4_KFormat.bytes(s, block + 4);
+            a = q.and(0x0F).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), a);
+            a = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), a);
         }
+        a.intoArray(lanes, 0);
     }
 
     @Override

@@ -77,24 +77,22 @@ public final class Q5_1Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        MemorySegment s = w.data;
-        int blocks = w.cols / QK;
-        for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            FloatVector a = FloatVector.zero(F);
-            for (int b = 0; b < blocks; b++) {
-                long block = row + (long) b * BLOCK_BYTES;
-                int xi = xOffset + b * QK, qh = s.get(LE_INT, block + 4);
-                float d = fp16(s, block), m = fp16(s, block + 2);
-                IntVector q = Q4_KFormat.bytes(s, block + 8);
-                IntVector lo = q.and(0x0F).or(Q5_0Format.fifthBits(qh, Q5_0Format.LOW_BITS));
-                IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(Q5_0Format.fifthBits(qh, Q5_0Format.HIGH_BITS));
-                a = ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
-                a = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
-            }
-            a.intoArray(scratch.lanes, 0);
-            finishRows(scratch.lanes, y, yOffset + r, 1);
+        oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q5_1Format::row);
+    }
+
+    private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int xi = xOffset + b * QK, qh = s.get(LE_INT, block + 4);
+            float d = fp16(s, block), m = fp16(s, block + 2);
+            IntVector q = Q4_KFormat.bytes(s, block + 8);
+            IntVector lo = q.and(0x0F).or(Q5_0Format.fifthBits(qh, Q5_0Format.LOW_BITS));
+            IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(Q5_0Format.fifthBits(qh, Q5_0Format.HIGH_BITS));
+            a = ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
+            a = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
         }
+        a.intoArray(lanes, 0);
     }
 
     @Override

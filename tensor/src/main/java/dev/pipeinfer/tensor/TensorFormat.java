@@ -85,6 +85,24 @@ public abstract sealed class TensorFormat
         Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
     }
 
+    /** A fused kernel's work on one row: every block into one accumulator, left in {@code lanes[0..LANES)}. */
+    interface RowKernel {
+        void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes);
+    }
+
+    /**
+     * The driver of fused kernels that take one row at a time: the row's accumulator, then its lane sum.
+     * The kernel keeps its vectors to itself (only the stored lanes cross the call), so they are not boxed.
+     */
+    final void oneRowAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                             KernelScratch scratch, RowKernel kernel) {
+        int blocks = w.cols / type.blockSize;
+        for (int r = from; r < to; r++) {
+            kernel.row(w.data, w.rowOffset(r), blocks, x, xOffset, scratch.lanes);
+            finishRows(scratch.lanes, y, yOffset + r, 1);
+        }
+    }
+
     /**
      * The end of a fused kernel's group of up to four rows: each valid row's accumulator lanes (stored at
      * {@code lanes[i * LANES]}) summed ({@link LaneSums}). Quantized rows have no tail (k is whole blocks).
