@@ -105,15 +105,17 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes), two rows at a time: first every sub-block scale of both rows (by
-     * {@link #subBlockScales}), then {@link #rowPair} over all super-blocks, each 64-weight group decoded as
+     * Fused n = 1 kernel (16 lanes), a row at a time: first the row's sub-block scales (by
+     * {@link #subBlockScales}), then {@link #row} over all its super-blocks, each 64-weight group decoded as
      * in {@link #decodeRow} and its four chunks fed into the row's accumulator in order.
      *
      * <p>Shaped for C2: no call inside a vector loop (a call with live vectors, or a vector operation that
-     * does not get inlined, boxes the vectors), and the vector code in a method small enough for C2's
-     * inlining budget, its accumulators handed back through {@code lanes} (exactly). One {@code rowPair}
-     * call per row pair rather than one per super-block: the call's bounds checks and set-up (about as
-     * many instructions as a super-block's vector work) were a quarter of the time in L2.
+     * does not get inlined, boxes the vectors), the vector code in a method of its own, small enough for
+     * C2's inlining budget, its accumulator handed back through {@code lanes} (exactly). One {@code row}
+     * call per row rather than one per super-block: the call's bounds checks and set-up (about as many
+     * instructions as a super-block's vector work) were a quarter of the time in L2. Two rows at a time
+     * sharing the activation loads measured slower (5632x2048: 3.8 / 6.4 GB/s on 1 / 2 threads against
+     * 4.8 / 9.1 one row at a time; a 1.1B decode 11.7 against 14.5 tokens/s).
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
@@ -123,53 +125,33 @@ public final class Q4_KFormat extends TensorFormat {
         }
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
-        float[] sc = scratch.scales(32 * blocks), lanes = scratch.lanes;
-        for (int r0 = from; r0 < to; r0 += 2) {
-            int rows = Math.min(2, to - r0);
-            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
-            for (int b = 0; b < blocks; b++) {
-                subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 32 * b);
-                subBlockScales(s, w1 + (long) b * BLOCK_BYTES, sc, 32 * b + 16);
-            }
-            rowPair(s, w0, w1, blocks, sc, x, xOffset, lanes);
-            finishRows(lanes, y, yOffset + r0, rows);
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long w0 = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 16 * b);
+            row(s, w0, blocks, sc, x, xOffset, lanes);
+            finishRows(lanes, y, yOffset + r, 1);
         }
     }
 
-    /**
-     * Every super-block of two rows (scales of super-block b at sc[32b..32b+16) and sc[32b+16..32b+32));
-     * the accumulators end in lanes[0..32). One call per row pair, so its bounds checks and set-up are paid
-     * once per row rather than once per super-block.
-     */
-    private static void rowPair(MemorySegment s, long w0, long w1, int blocks, float[] sc, float[] x, int xOffset,
-                                float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    /** Every super-block of one row (scales of super-block b at sc[16b..16b+16)); the accumulator ends in lanes[0..16). */
+    private static void row(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
-            long b0 = w0 + (long) b * BLOCK_BYTES, b1 = w1 + (long) b * BLOCK_BYTES;
-            int at = 32 * b, xi = xOffset + b * QK;
+            long b0 = w0 + (long) b * BLOCK_BYTES;
+            int at = 16 * b, xi = xOffset + b * QK;
             for (int g = 0; g < 4; g++) {
                 int c = at + 2 * g, xg = xi + 64 * g;
                 long q = 16 + 32L * g;
-                IntVector lo0 = table(sc[c], sc[c + 8]), hi0 = table(sc[c + 1], sc[c + 9]);
-                IntVector lo1 = table(sc[c + 16], sc[c + 24]), hi1 = table(sc[c + 17], sc[c + 25]);
-                IntVector u0 = bytes(s, b0 + q), v0 = bytes(s, b0 + q + 16);
-                IntVector u1 = bytes(s, b1 + q), v1 = bytes(s, b1 + q + 16);
-                FloatVector xv = FloatVector.fromArray(F, x, xg);
-                a0 = u0.selectFrom(lo0).reinterpretAsFloats().fma(xv, a0);
-                a1 = u1.selectFrom(lo1).reinterpretAsFloats().fma(xv, a1);
-                xv = FloatVector.fromArray(F, x, xg + 16);
-                a0 = v0.selectFrom(lo0).reinterpretAsFloats().fma(xv, a0);
-                a1 = v1.selectFrom(lo1).reinterpretAsFloats().fma(xv, a1);
-                xv = FloatVector.fromArray(F, x, xg + 32);
-                a0 = u0.lanewise(VectorOperators.LSHR, 4).selectFrom(hi0).reinterpretAsFloats().fma(xv, a0);
-                a1 = u1.lanewise(VectorOperators.LSHR, 4).selectFrom(hi1).reinterpretAsFloats().fma(xv, a1);
-                xv = FloatVector.fromArray(F, x, xg + 48);
-                a0 = v0.lanewise(VectorOperators.LSHR, 4).selectFrom(hi0).reinterpretAsFloats().fma(xv, a0);
-                a1 = v1.lanewise(VectorOperators.LSHR, 4).selectFrom(hi1).reinterpretAsFloats().fma(xv, a1);
+                IntVector lo = table(sc[c], sc[c + 8]), hi = table(sc[c + 1], sc[c + 9]);
+                IntVector u = bytes(s, b0 + q), v = bytes(s, b0 + q + 16);
+                a0 = u.selectFrom(lo).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg), a0);
+                a0 = v.selectFrom(lo).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 16), a0);
+                a0 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 32), a0);
+                a0 = v.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 48), a0);
             }
         }
         a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
     }
 
     private static final FloatVector LEVELS = LANES == 16
