@@ -27,7 +27,7 @@ import jdk.incubator.vector.FloatVector;
  */
 public final class Matmul {
     /**
-     * {@code -Dpipeinfer.matmul.generic=true} turns the fused n = 1 kernels off (every n then decodes tiles into
+     * {@code -Dpipeinfer.matmul.generic=true} turns the fused kernels off (every n then decodes tiles into
      * the scratch buffer); for measuring one against the other. Both give the same bits.
      */
     static final boolean FUSED = !Boolean.getBoolean("pipeinfer.matmul.generic");
@@ -120,7 +120,7 @@ public final class Matmul {
             KernelScratch scratch = pool.scratch[worker];
             if (n == 1 && FUSED) {
                 w.format.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
-            } else {
+            } else if (!FUSED || !w.format.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch)) {
                 tiled(w, x, xOffset, n, y, yOffset, from, to, scratch);
             }
         }

@@ -85,6 +85,16 @@ public abstract sealed class TensorFormat
         Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
     }
 
+    /**
+     * A fused matmul for n > 1 activation rows over weight rows [from, to), or false when this format has
+     * none for this n and the caller takes the tiled path. Same summation order per output as the tiled
+     * path (see {@link #matvecRows}), so the same bits.
+     */
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        return false;
+    }
+
     /** A fused kernel's work on one row: every block into one accumulator, left in {@code lanes[0..LANES)}. */
     interface RowKernel {
         void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes);
