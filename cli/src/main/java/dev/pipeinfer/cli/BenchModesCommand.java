@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench-modes",
         description = {"Compare the decoding modes on one pipeline: tokens/s, time to first token, inter-token latency,",
                 "acceptance and cancelled runs (medians over --repeat runs after about three seconds of untimed",
-                "warm-up; greedy, end-of-text ignored)."},
+                "warm-up; greedy, end-of-text ignored), and how many cores the process kept busy (its CPU time",
+                "over the wall time, with the draft and any local stages)."},
         footer = {"", "Example:",
                 "  pipeinfer bench-modes --model testdata/models/stories260K.gguf --draft testdata/models/stories260K-Q4_0.gguf \\",
                 "      --local-stages 2 --local-transport tcp --link-latency 1 --link-bandwidth 1000"})
@@ -93,6 +94,7 @@ final class BenchModesCommand implements Callable<Integer> {
             for (String mode : MODES) {
                 Decoder decoder = SpeculationOptions.decoder(mode, target, draft, speculation.params());
                 List<DecodeMetrics> runs = new ArrayList<>();
+                long cpuBefore = PROCESS.getProcessCpuTime();
                 for (int r = 0; r < repeat; r++) {
                     GenerationResult result = decoder.generate(request, TokenListener.NONE);
                     if (reference == null) reference = result.tokens();
@@ -102,7 +104,10 @@ final class BenchModesCommand implements Callable<Integer> {
                     runs.add(result.metrics());
                     if (!json) err.printf("%s run %d: %.1f tokens/s%n", mode, r + 1, result.metrics().generatedTokensPerSecond());
                 }
-                rows.add(medians(runs));
+                double cpuMs = (PROCESS.getProcessCpuTime() - cpuBefore) / 1e6 / repeat; // (the OS counts in 10 ms ticks)
+                Map<String, Object> row = medians(runs);
+                row.put("process_cpu_ms", Math.round(cpuMs * 1000) / 1000.0);
+                rows.add(row);
             }
         }
         addSpeedups(rows);
@@ -124,9 +129,8 @@ final class BenchModesCommand implements Callable<Integer> {
         for (String key : first.keySet()) {
             Object v = first.get(key);
             if (v instanceof Number) {
-                double[] xs = runs.stream().mapToDouble(r -> ((Number) r.asMap().get(key)).doubleValue()).sorted().toArray();
-                double median = xs.length % 2 == 1 ? xs[xs.length / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
-                m.put(key, Math.round(median * 1000) / 1000.0);
+                double[] xs = runs.stream().mapToDouble(r -> ((Number) r.asMap().get(key)).doubleValue()).toArray();
+                m.put(key, Math.round(median(xs) * 1000) / 1000.0);
             } else {
                 m.put(key, v);
             }
@@ -134,6 +138,19 @@ final class BenchModesCommand implements Callable<Integer> {
         m.put("repeats", runs.size());
         return m;
     }
+
+    private static double median(double[] values) {
+        double[] xs = values.clone();
+        Arrays.sort(xs);
+        return xs.length % 2 == 1 ? xs[xs.length / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+    }
+
+    /**
+     * CPU time of this whole process (the head, its draft and any local stages), per generation: against the
+     * wall time it says how many cores a mode keeps busy, i.e. how close it runs to the machine's limit.
+     */
+    private static final com.sun.management.OperatingSystemMXBean PROCESS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
     private static void addSpeedups(List<Map<String, Object>> rows) {
         ToDoubleFunction<Map<String, Object>> speed = r -> ((Number) r.get("generated_tokens_per_s")).doubleValue();
@@ -145,14 +162,14 @@ final class BenchModesCommand implements Callable<Integer> {
     }
 
     private static void printTable(PrintWriter out, List<Map<String, Object>> rows) {
-        out.printf("%-12s %9s %9s %9s %9s %9s %8s %6s %6s %9s %9s %9s %8s %8s%n", "mode", "tokens/s", "ttft ms", "itl mean",
-                "itl p50", "itl p95", "accept", "runs", "cancel", "stage ms", "wasted ms", "draft ms", "vs iter", "vs spec");
+        out.printf("%-12s %9s %9s %9s %9s %9s %8s %6s %6s %9s %9s %9s %6s %8s %8s%n", "mode", "tokens/s", "ttft ms", "itl mean",
+                "itl p50", "itl p95", "accept", "runs", "cancel", "stage ms", "wasted ms", "draft ms", "cores", "vs iter", "vs spec");
         for (Map<String, Object> r : rows) {
-            out.printf("%-12s %9.1f %9.2f %9.2f %9.2f %9.2f %8.3f %6.0f %6.0f %9.1f %9.1f %9.1f %7.2fx %7.2fx%n", r.get("mode"),
+            out.printf("%-12s %9.1f %9.2f %9.2f %9.2f %9.2f %8.3f %6.0f %6.0f %9.1f %9.1f %9.1f %6.2f %7.2fx %7.2fx%n", r.get("mode"),
                     d(r, "generated_tokens_per_s"), d(r, "ttft_ms"), d(r, "itl_ms_mean"), d(r, "itl_ms_p50"),
                     d(r, "itl_ms_p95"), d(r, "acceptance_rate"), d(r, "runs_launched"), d(r, "runs_cancelled"),
                     d(r, "stage_compute_ms"), d(r, "cancelled_compute_ms"), d(r, "draft_ms"),
-                    d(r, "speedup_vs_iterative"), d(r, "speedup_vs_speculative"));
+                    d(r, "process_cpu_ms") / d(r, "total_ms"), d(r, "speedup_vs_iterative"), d(r, "speedup_vs_speculative"));
         }
     }
 

@@ -59,6 +59,7 @@ class SpeculationCommandTest {
         assertEquals("pipeinfer", modes.get(2).get("mode").asText());
         assertEquals(1.0, modes.get(0).get("speedup_vs_iterative").asDouble());
         assertEquals(16, modes.get(2).get("generated_tokens").asInt());
+        for (JsonNode mode : modes) assertTrue(mode.get("process_cpu_ms").asDouble() >= 0, mode.toString());
     }
 
     @Test
