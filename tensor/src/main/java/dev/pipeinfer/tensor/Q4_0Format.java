@@ -150,34 +150,18 @@ public final class Q4_0Format extends TensorFormat {
     }
 
     /**
-     * Fused kernel for a batch of two to four rows: each weight block is decoded once for all of them (the
-     * decode, a table lookup per chunk, is what costs), each row with its own accumulator fed in the n = 1
-     * kernel's order, so every output has the bits of the n = 1 and tiled paths. Larger batches take the
-     * tiled path: four accumulators per block already fill the FMA ports, and in paired JMH runs (5632x2048)
-     * the fused form was no faster at n = 8 (1 thread: 238 against 278 calls/s) while at n = 3 and 4 it
-     * was 20-35 % faster on two threads.
+     * Batches of two to four rows: each block's table lookups (the costly part of the decode) done once for
+     * all of them. Paired JMH runs, 5632x2048, calls/s against the tiled path: n = 2 +3-6 % on 1 thread and
+     * +5-35 % on 2, n = 3 +27 % / +32 %, n = 4 +27 % / +38 %.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES != 16 || n > 4) return false;
-        int k = w.cols, m = w.rows, blocks = k / QK;
-        float[] lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            rowTimesFour(w.data, w.rowOffset(r), blocks, x, xOffset, k, n, lanes);
-            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[i];
-        }
-        return true;
+        return LANES == 16 && upToFourRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_0Format::rowTimesFour);
     }
 
-    /**
-     * One row against {@code count} (1..4) activation rows of stride k, the sum for row i left in lanes[i];
-     * when count < 4 the last row is repeated rather than branched on in the loop.
-     */
-    private static void rowTimesFour(MemorySegment s, long row, int blocks, float[] x, int xOffset, int k, int count,
+    private static void rowTimesFour(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3,
                                      float[] lanes) {
-        int x0 = xOffset, x1 = xOffset + Math.min(1, count - 1) * k, x2 = xOffset + Math.min(2, count - 1) * k;
-        int x3 = xOffset + Math.min(3, count - 1) * k;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;

@@ -86,6 +86,33 @@ public final class Q8_0Format extends TensorFormat {
         }
     }
 
+    /**
+     * Batches of three or four rows: each half-block converted and scaled once for all of them (5632x2048,
+     * JMH against the tiled path: n = 4 +12 % on 1 thread, +30 % on 2; n = 3 even). Not two: there the
+     * tiled path, its pairs of rows sharing each tile, was 15 % faster.
+     */
+    @Override
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        return LANES == 16 && n >= 3 && upToFourRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q8_0Format::rowTimesFour);
+    }
+
+    private static void rowTimesFour(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3,
+                                     float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int o = b * QK;
+            float d = fp16(s, block);
+            FloatVector lo = bytes(s, block + 2).mul(d), hi = bytes(s, block + 18).mul(d);
+            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + o + 16), lo.fma(FloatVector.fromArray(F, x, x0 + o), a0));
+            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + o + 16), lo.fma(FloatVector.fromArray(F, x, x1 + o), a1));
+            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), lo.fma(FloatVector.fromArray(F, x, x2 + o), a2));
+            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), lo.fma(FloatVector.fromArray(F, x, x3 + o), a3));
+        }
+        LaneSums.ofFourRows(a0, a1, a2, a3).intoArray(lanes, 0);
+    }
+
     /** One block of one row into its accumulator, first half then second half. */
     private static FloatVector block(MemorySegment s, long block, FloatVector xlo, FloatVector xhi, FloatVector acc) {
         float d = fp16(s, block);

@@ -95,6 +95,33 @@ public abstract sealed class TensorFormat
         return false;
     }
 
+    /**
+     * A fused batch kernel's work on one weight row against four activation rows starting at x0..x3 (the
+     * last repeated when the batch has fewer): each block decoded once, fed into four accumulators in the
+     * n = 1 order; their four sums ({@link LaneSums#ofFourRows}) left in {@code lanes[0..4)}.
+     */
+    interface FourRowKernel {
+        void row(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3, float[] lanes);
+    }
+
+    /**
+     * The driver of fused batch kernels for two to four activation rows; false for larger batches, which
+     * take the tiled path (at n = 8 the fused form, as two passes or with eight accumulators, lost to it in
+     * JMH). As with {@link #oneRowAtATime}, the kernel's vectors never cross the call.
+     */
+    final boolean upToFourRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                               KernelScratch scratch, FourRowKernel kernel) {
+        if (n > 4) return false;
+        int k = w.cols, m = w.rows, blocks = k / type.blockSize;
+        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
+        float[] lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            kernel.row(w.data, w.rowOffset(r), blocks, x, xOffset, x1, x2, x3, lanes);
+            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[i];
+        }
+        return true;
+    }
+
     /** A fused kernel's work on one row: every block into one accumulator, left in {@code lanes[0..LANES)}. */
     interface RowKernel {
         void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes);
