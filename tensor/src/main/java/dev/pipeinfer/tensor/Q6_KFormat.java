@@ -151,6 +151,92 @@ public final class Q6_KFormat extends TensorFormat {
         a.intoArray(lanes, 0);
     }
 
+    /**
+     * Batches of three or four rows: each weight row's scales and each chunk's decode done once for all of
+     * them, fed into one accumulator per activation row in the n = 1 order (see {@link Q4_KFormat} for why
+     * the sums are taken outside the kernel).
+     */
+    @Override
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        if (LANES != 16 || n < 3 || n > 4) return false;
+        MemorySegment s = w.data;
+        int k = w.cols, m = w.rows, blocks = k / QK;
+        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) groupScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
+            rowTimesFour(s, base, blocks, sc, x, xOffset, x1, x2, x3, lanes);
+            LaneSums.ofFourRows(lanes, 0).intoArray(lanes, 64);
+            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[64 + i];
+        }
+        return true;
+    }
+
+    /** {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in lanes[16 i ..]. */
+    private static void rowTimesFour(MemorySegment s, long base, int blocks, float[] sc, float[] x, int x0, int x1, int x2,
+                                     int x3, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            for (int half = 0; half < 2; half++) {
+                long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
+                int at = 16 * b + 8 * half, o = b * QK + 128 * half;
+                IntVector lo = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector lob = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hi = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hib = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, s, qh, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector hb = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector w;
+                w = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 0]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 0), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 0), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 0), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 0), a3);
+                w = ((FloatVector) lob.and(0xF).or(hb.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+                w = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 32), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 32), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 32), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 32), a3);
+                w = ((FloatVector) hib.and(0xF).or(hb.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 48), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 48), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 48), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 48), a3);
+                w = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 64), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 64), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 64), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 64), a3);
+                w = ((FloatVector) lob.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 80), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 80), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 80), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 80), a3);
+                w = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 96), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 96), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 96), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 96), a3);
+                w = ((FloatVector) hib.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 112), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 112), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 112), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 112), a3);
+            }
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+        a2.intoArray(lanes, 32);
+        a3.intoArray(lanes, 48);
+    }
+
     /** The 16 group scales d*scale_i (a scalar call per super-block, kept out of the vector loop). */
     private static void groupScales(MemorySegment s, long block, float[] out, int at) {
         float d = fp16(s, block + 208);
