@@ -136,6 +136,74 @@ public final class Q5_KFormat extends TensorFormat {
         a.intoArray(lanes, 0);
     }
 
+    /**
+     * Batches of three or four rows: each weight row's scales and each chunk's decode done once for all of
+     * them, fed into one accumulator per activation row in the n = 1 order (see {@link Q4_KFormat} for why
+     * the sums are taken outside the kernel).
+     */
+    @Override
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        if (LANES != 16 || n < 3 || n > 4) return false;
+        MemorySegment s = w.data;
+        int k = w.cols, m = w.rows, blocks = k / QK;
+        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long base = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
+            rowTimesFour(s, base, blocks, sc, x, xOffset, x1, x2, x3, lanes);
+            LaneSums.ofFourRows(lanes, 0).intoArray(lanes, 64);
+            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[64 + i];
+        }
+        return true;
+    }
+
+    /** {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in lanes[16 i ..]. */
+    private static void rowTimesFour(MemorySegment s, long base, int blocks, float[] sc, float[] x, int x0, int x1, int x2,
+                                     int x3, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long block = base + (long) b * BLOCK_BYTES;
+            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            for (int g = 0; g < 4; g++) {
+                int at = 16 * b + 2 * g, o = b * QK + 64 * g;
+                float d1 = sc[at], m1 = sc[at + 8], d2 = sc[at + 1], m2 = sc[at + 9];
+                long ql = block + 48 + 32L * g;
+                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector w;
+                w = ((FloatVector) v0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 0), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 0), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 0), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 0), a3);
+                w = ((FloatVector) v1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+                w = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 32), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 32), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 32), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 32), a3);
+                w = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 48), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 48), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 48), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 48), a3);
+            }
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+        a2.intoArray(lanes, 32);
+        a3.intoArray(lanes, 48);
+    }
+
     @Override
     public boolean canQuantize() {
         return true;
