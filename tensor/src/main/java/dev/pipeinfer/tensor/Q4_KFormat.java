@@ -155,26 +155,15 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /**
-     * Batches of three or four rows: each weight row's scales and each 64-weight group's table lookups done
-     * once for all of them, fed into one accumulator per activation row in the n = 1 order. Not two: there
-     * the tiled path was 4-6 % faster (JMH, 5632x2048).
+     * Batches of three or four rows ({@link #threeOrFourScaledRows}): each weight row's scales and each
+     * chunk's decode done once for all of them, fed into one accumulator per activation row in the n = 1
+     * order.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES != 16 || n < 3 || n > 4) return false;
-        MemorySegment s = w.data;
-        int k = w.cols, m = w.rows, blocks = k / QK;
-        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
-        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            long w0 = w.rowOffset(r);
-            for (int b = 0; b < blocks; b++) subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 16 * b);
-            rowTimesFour(s, w0, blocks, sc, x, xOffset, x1, x2, x3, lanes);
-            LaneSums.ofFourRows(lanes, 0).intoArray(lanes, 64);
-            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[64 + i];
-        }
-        return true;
+        return LANES == 16 && threeOrFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
+                Q4_KFormat::rowScales, Q4_KFormat::rowTimesFour);
     }
 
     /**
@@ -218,6 +207,11 @@ public final class Q4_KFormat extends TensorFormat {
     /** The 16 possible weights scale * i - min of a sub-block, as float bits (vpermd ignores index bits above 4). */
     static IntVector table(float scale, float min) {
         return LEVELS.mul(scale).sub(min).reinterpretAsInts();
+    }
+
+    /** {@link #subBlockScales} of every super-block of a row. */
+    private static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
+        for (int b = 0; b < blocks; b++) subBlockScales(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
     }
 
     /**

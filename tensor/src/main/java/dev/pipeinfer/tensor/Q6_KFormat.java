@@ -152,26 +152,15 @@ public final class Q6_KFormat extends TensorFormat {
     }
 
     /**
-     * Batches of three or four rows: each weight row's scales and each chunk's decode done once for all of
-     * them, fed into one accumulator per activation row in the n = 1 order (see {@link Q4_KFormat} for why
-     * the sums are taken outside the kernel).
+     * Batches of three or four rows ({@link #threeOrFourScaledRows}): each weight row's scales and each
+     * chunk's decode done once for all of them, fed into one accumulator per activation row in the n = 1
+     * order.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES != 16 || n < 3 || n > 4) return false;
-        MemorySegment s = w.data;
-        int k = w.cols, m = w.rows, blocks = k / QK;
-        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
-        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            long base = w.rowOffset(r);
-            for (int b = 0; b < blocks; b++) groupScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
-            rowTimesFour(s, base, blocks, sc, x, xOffset, x1, x2, x3, lanes);
-            LaneSums.ofFourRows(lanes, 0).intoArray(lanes, 64);
-            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[64 + i];
-        }
-        return true;
+        return LANES == 16 && threeOrFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
+                Q6_KFormat::rowScales, Q6_KFormat::rowTimesFour);
     }
 
     /** {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in lanes[16 i ..]. */
@@ -235,6 +224,11 @@ public final class Q6_KFormat extends TensorFormat {
         a1.intoArray(lanes, 16);
         a2.intoArray(lanes, 32);
         a3.intoArray(lanes, 48);
+    }
+
+    /** {@link #groupScales} of every super-block of a row. */
+    private static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
+        for (int b = 0; b < blocks; b++) groupScales(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
     }
 
     /** The 16 group scales d*scale_i (a scalar call per super-block, kept out of the vector loop). */

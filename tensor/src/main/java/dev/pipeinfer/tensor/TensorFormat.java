@@ -122,6 +122,41 @@ public abstract sealed class TensorFormat
         return true;
     }
 
+    /** A k-quant row's per-group scales (and mins), every super-block's, into {@code sc}: 16 floats per super-block. */
+    interface RowScales {
+        void of(MemorySegment s, long row, int blocks, float[] sc);
+    }
+
+    /**
+     * A k-quant fused batch kernel's work on one weight row (its scales in {@code sc}) against four
+     * activation rows starting at x0..x3: accumulator i left in {@code lanes[16 i ..]}. The driver sums them:
+     * inside the kernel the sums made it too big for C2 to inline them, and the accumulators were boxed
+     * (Q4_K at n = 4: 2.5x slower than the tiled path).
+     */
+    interface ScaledFourRowKernel {
+        void row(MemorySegment s, long row, int blocks, float[] sc, float[] x, int x0, int x1, int x2, int x3, float[] lanes);
+    }
+
+    /**
+     * The driver of the k-quants' fused batch kernels, for three or four activation rows (false otherwise:
+     * at n = 2 the tiled path was faster for Q4_K, at n = 8 it is for every type measured).
+     */
+    final boolean threeOrFourScaledRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from,
+                                        int to, KernelScratch scratch, RowScales scales, ScaledFourRowKernel kernel) {
+        if (n < 3 || n > 4) return false;
+        int k = w.cols, m = w.rows, blocks = k / type.blockSize;
+        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
+        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long row = w.rowOffset(r);
+            scales.of(w.data, row, blocks, sc);
+            kernel.row(w.data, row, blocks, sc, x, xOffset, x1, x2, x3, lanes);
+            LaneSums.ofFourRows(lanes, 0).intoArray(lanes, 64);
+            for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[64 + i];
+        }
+        return true;
+    }
+
     /** A fused kernel's work on one row: every block into one accumulator, left in {@code lanes[0..LANES)}. */
     interface RowKernel {
         void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes);
