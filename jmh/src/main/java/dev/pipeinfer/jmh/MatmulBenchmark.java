@@ -30,7 +30,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Bandwidth, not cache speed:</b> the setup allocates as many copies of the matrix (random weights,
  * off-heap) as it takes to exceed 512 MiB, and each call uses the next copy, so the weights come from
- * DRAM as they do in a real forward pass.
+ * DRAM as they do in a real forward pass. {@code -Dpipeinfer.jmh.workingSetMiB=0} (passed with
+ * {@code -jvmArgsAppend}) keeps just two copies instead: with a small shape they stay in cache, which
+ * separates what a kernel computes from what the memory delivers.
  *
  * <p><b>Metric:</b> the primary score is calls per second. The secondary score {@code weightBytes} is
  * counted per call as the matrix's byte size, so JMH reports it in bytes/s: <b>GB/s of weights =
@@ -43,7 +45,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 public class MatmulBenchmark {
-    static final long WORKING_SET = 512L << 20;
+    static final long WORKING_SET = Long.getLong("pipeinfer.jmh.workingSetMiB", 512) << 20;
 
     @Param({"Q4_0", "Q8_0", "F16", "Q4_K", "Q5_K", "Q6_K"})
     public String type;
