@@ -59,7 +59,14 @@ class SpeculationCommandTest {
         assertEquals("pipeinfer", modes.get(2).get("mode").asText());
         assertEquals(1.0, modes.get(0).get("speedup_vs_iterative").asDouble());
         assertEquals(16, modes.get(2).get("generated_tokens").asInt());
-        for (JsonNode mode : modes) assertTrue(mode.get("process_cpu_ms").asDouble() >= 0, mode.toString());
+        for (JsonNode mode : modes) {
+            assertTrue(mode.get("process_cpu_ms").asDouble() >= 0, mode.toString());
+            // CPU over wall time of the same runs: at most every core busy, give or take the OS's CPU clock
+            // ticks (10 ms, read twice), which weigh heavily on runs of a few milliseconds
+            double cores = mode.get("process_cores").asDouble();
+            double wallMs = mode.get("repeats").asDouble() * mode.get("total_ms").asDouble();
+            assertTrue(cores >= 0 && cores <= Runtime.getRuntime().availableProcessors() + 20 / wallMs, mode.toString());
+        }
     }
 
     @Test
