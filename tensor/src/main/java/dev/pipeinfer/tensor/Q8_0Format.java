@@ -69,22 +69,19 @@ public final class Q8_0Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        MemorySegment s = w.data;
-        int blocks = w.cols / QK;
-        float[] lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            FloatVector a = FloatVector.zero(F);
-            for (int b = 0; b < blocks; b++) {
-                long block = row + (long) b * BLOCK_BYTES;
-                int xi = xOffset + b * QK;
-                float d = fp16(s, block);
-                a = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a);
-                a = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a);
-            }
-            a.intoArray(lanes, 0);
-            finishRows(lanes, y, yOffset + r, 1);
+        oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q8_0Format::row);
+    }
+
+    private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int xi = xOffset + b * QK;
+            float d = fp16(s, block);
+            a = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a);
+            a = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a);
         }
+        a.intoArray(lanes, 0);
     }
 
     /**
