@@ -6,72 +6,66 @@ import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
 /**
- * The register-blocked inner kernels of {@link Matmul}: four decoded weight rows against one, two or four
+ * The register-blocked inner kernels of {@link Matmul}: four decoded weight rows against one or two
  * activation rows, over one tile of chunks.
  *
  * <p><b>The summation order every kernel follows</b> (and with it every fused kernel of a format), which
- * is what makes the matmul batch-invariant: an output {@code y[j][r]} has exactly one vector accumulator;
- * chunk c (LANES consecutive weights) is added as {@code acc = w_c.fma(x_c, acc)} in increasing c, from
- * zero; the accumulator's lanes are then summed in the fixed tree of {@link LaneSums} (never with
+ * is what makes the matmul batch-invariant: an output {@code y[j][r]} has two vector accumulators, one for
+ * the even chunks and one for the odd (chunk c = LANES consecutive weights, c counted from the row's
+ * start); chunk c is added as {@code acc[c & 1] = w_c.fma(x_c, acc[c & 1])} in increasing c, from zero;
+ * then {@code even + odd}; that vector's lanes are summed in the fixed tree of {@link LaneSums} (never with
  * reduceLanes, whose order may differ between the interpreter and C2); the {@code k mod LANES} tail is
  * added last, one product at a time. Which kernel, which group of rows, which tile or which thread
  * computes an output never changes this sequence, and a vector stored to memory between tiles and loaded
  * back keeps its bits.
  *
- * <p>Four weight rows share every activation load and four activation rows share every weight load, so
- * the four-by-four kernel does 16 FMAs per 8 loads; with one accumulator per output the four (or 16)
- * independent chains hide the FMA latency.
+ * <p>Why two accumulators: with one, a single row is one chain of dependent FMAs (4 cycles each on the
+ * machines measured), and a one-row kernel could not go faster than one chunk per 4 cycles whatever its
+ * decoding cost (Q8_0 in cache, one row: 25 000 calls/s of 256x2048 with one accumulator, 35 000-42 000
+ * with two). Two chains let a kernel read one row as one sequential stream and still overlap its FMAs;
+ * four would need 16 registers for a four-row batch kernel's accumulators alone.
  *
- * <p>Weight tiles are four rows at a stride of {@code stride} floats in {@code w}; accumulators for
- * output (row i, activation j) live at {@code acc[(j * 4 + i) * LANES ..]}.
+ * <p>Four weight rows share every activation load and two activation rows share every weight load, so the
+ * four-by-two kernel does 8 FMAs per 6 loads (a four-by-four kernel, 16 per 8 under the earlier one-accumulator
+ * order, would need 32 accumulators now). The price, JMH 5632x2048 on 1 thread: n = 8 costs 20 % more than
+ * it did with one accumulator and four-by-four (F16 270 -> 210 calls/s, Q8_0 295 -> 240), against n = 1
+ * gaining 25-35 % wherever the fused kernel was one FMA chain (Q8_0, Q4_K).
+ *
+ * <p>Weight tiles are four rows at a stride of {@code stride} floats in {@code w}. The accumulators of
+ * activation row j start at {@code a + j * 8 * LANES} (j = 0, 1 within the call): the even ones of weight
+ * rows 0..3, then the odd ones.
  */
 final class Dot {
     static final int ROWS = 4;
 
+    /** Floats of accumulator storage per activation row of a four-row group: even and odd, four rows each. */
+    static final int SLOTS = 2 * ROWS * LANES;
+
     private Dot() {}
 
-    /** Four weight rows against four activation rows (at x0, x0 + k, x0 + 2k, x0 + 3k). */
-    static void rows4x4(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {
-        FloatVector a00, a10, a20, a30, a01, a11, a21, a31, a02, a12, a22, a32, a03, a13, a23, a33;
-        if (first) {
-            a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = a02 = a12 = a22 = a32 = a03 = a13 = a23 = a33 = FloatVector.zero(F);
-        } else {
-            a00 = acc(acc, a, 0); a10 = acc(acc, a, 1); a20 = acc(acc, a, 2); a30 = acc(acc, a, 3);
-            a01 = acc(acc, a, 4); a11 = acc(acc, a, 5); a21 = acc(acc, a, 6); a31 = acc(acc, a, 7);
-            a02 = acc(acc, a, 8); a12 = acc(acc, a, 9); a22 = acc(acc, a, 10); a32 = acc(acc, a, 11);
-            a03 = acc(acc, a, 12); a13 = acc(acc, a, 13); a23 = acc(acc, a, 14); a33 = acc(acc, a, 15);
-        }
-        int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        for (int c = 0; c < chunks; c++) {
-            int i = c * LANES;
-            FloatVector w0 = FloatVector.fromArray(F, w, i), w1 = FloatVector.fromArray(F, w, stride + i);
-            FloatVector w2 = FloatVector.fromArray(F, w, 2 * stride + i), w3 = FloatVector.fromArray(F, w, 3 * stride + i);
-            FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
-            a00 = w0.fma(xv, a00); a10 = w1.fma(xv, a10); a20 = w2.fma(xv, a20); a30 = w3.fma(xv, a30);
-            xv = FloatVector.fromArray(F, x, x1 + i);
-            a01 = w0.fma(xv, a01); a11 = w1.fma(xv, a11); a21 = w2.fma(xv, a21); a31 = w3.fma(xv, a31);
-            xv = FloatVector.fromArray(F, x, x2 + i);
-            a02 = w0.fma(xv, a02); a12 = w1.fma(xv, a12); a22 = w2.fma(xv, a22); a32 = w3.fma(xv, a32);
-            xv = FloatVector.fromArray(F, x, x3 + i);
-            a03 = w0.fma(xv, a03); a13 = w1.fma(xv, a13); a23 = w2.fma(xv, a23); a33 = w3.fma(xv, a33);
-        }
-        a00.intoArray(acc, a); a10.intoArray(acc, a + LANES); a20.intoArray(acc, a + 2 * LANES); a30.intoArray(acc, a + 3 * LANES);
-        a01.intoArray(acc, a + 4 * LANES); a11.intoArray(acc, a + 5 * LANES); a21.intoArray(acc, a + 6 * LANES); a31.intoArray(acc, a + 7 * LANES);
-        a02.intoArray(acc, a + 8 * LANES); a12.intoArray(acc, a + 9 * LANES); a22.intoArray(acc, a + 10 * LANES); a32.intoArray(acc, a + 11 * LANES);
-        a03.intoArray(acc, a + 12 * LANES); a13.intoArray(acc, a + 13 * LANES); a23.intoArray(acc, a + 14 * LANES); a33.intoArray(acc, a + 15 * LANES);
+    /** Four weight rows against two activation rows (at x0 and x0 + k): the even chunks, then the odd. */
+    static void rows4x2(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {
+        evenOrOdd4x2(w, stride, chunks, x, x0, k, acc, a, first, 0);
+        evenOrOdd4x2(w, stride, chunks, x, x0, k, acc, a + 4 * LANES, first, 1);
     }
 
-    /** Four weight rows against two activation rows (at x0 and x0 + k). */
-    static void rows4x2(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {
+    /**
+     * Chunks parity, parity + 2, ... of four weight rows against two activation rows, into the accumulators
+     * at acc[a..] (first activation row) and acc[a + SLOTS..] (second). Each parity in a loop of its own
+     * rather than both in one unrolled loop: that form, with 16 accumulators live, ran at half the speed.
+     */
+    private static void evenOrOdd4x2(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a,
+                                     boolean first, int parity) {
         FloatVector a00, a10, a20, a30, a01, a11, a21, a31;
+        int b = a + SLOTS;
         if (first) {
             a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = FloatVector.zero(F);
         } else {
             a00 = acc(acc, a, 0); a10 = acc(acc, a, 1); a20 = acc(acc, a, 2); a30 = acc(acc, a, 3);
-            a01 = acc(acc, a, 4); a11 = acc(acc, a, 5); a21 = acc(acc, a, 6); a31 = acc(acc, a, 7);
+            a01 = acc(acc, b, 0); a11 = acc(acc, b, 1); a21 = acc(acc, b, 2); a31 = acc(acc, b, 3);
         }
         int x1 = x0 + k;
-        for (int c = 0; c < chunks; c++) {
+        for (int c = parity; c < chunks; c += 2) {
             int i = c * LANES;
             FloatVector w0 = FloatVector.fromArray(F, w, i), w1 = FloatVector.fromArray(F, w, stride + i);
             FloatVector w2 = FloatVector.fromArray(F, w, 2 * stride + i), w3 = FloatVector.fromArray(F, w, 3 * stride + i);
@@ -81,18 +75,25 @@ final class Dot {
             a01 = w0.fma(xv, a01); a11 = w1.fma(xv, a11); a21 = w2.fma(xv, a21); a31 = w3.fma(xv, a31);
         }
         a00.intoArray(acc, a); a10.intoArray(acc, a + LANES); a20.intoArray(acc, a + 2 * LANES); a30.intoArray(acc, a + 3 * LANES);
-        a01.intoArray(acc, a + 4 * LANES); a11.intoArray(acc, a + 5 * LANES); a21.intoArray(acc, a + 6 * LANES); a31.intoArray(acc, a + 7 * LANES);
+        a01.intoArray(acc, b); a11.intoArray(acc, b + LANES); a21.intoArray(acc, b + 2 * LANES); a31.intoArray(acc, b + 3 * LANES);
     }
 
-    /** Four weight rows against one activation row. */
+    /** Four weight rows against one activation row: the even chunks, then the odd (each accumulator in its own order). */
     static void rows4x1(float[] w, int stride, int chunks, float[] x, int x0, float[] acc, int a, boolean first) {
+        evenOrOdd4x1(w, stride, chunks, x, x0, acc, a, first, 0);
+        evenOrOdd4x1(w, stride, chunks, x, x0, acc, a + 4 * LANES, first, 1);
+    }
+
+    /** Chunks parity, parity + 2, ... of four weight rows into the four accumulators at acc[a..]. */
+    private static void evenOrOdd4x1(float[] w, int stride, int chunks, float[] x, int x0, float[] acc, int a, boolean first,
+                                     int parity) {
         FloatVector a0, a1, a2, a3;
         if (first) {
             a0 = a1 = a2 = a3 = FloatVector.zero(F);
         } else {
             a0 = acc(acc, a, 0); a1 = acc(acc, a, 1); a2 = acc(acc, a, 2); a3 = acc(acc, a, 3);
         }
-        for (int c = 0; c < chunks; c++) {
+        for (int c = parity; c < chunks; c += 2) {
             int i = c * LANES;
             FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
             a0 = FloatVector.fromArray(F, w, i).fma(xv, a0);
@@ -103,13 +104,23 @@ final class Dot {
         a0.intoArray(acc, a); a1.intoArray(acc, a + LANES); a2.intoArray(acc, a + 2 * LANES); a3.intoArray(acc, a + 3 * LANES);
     }
 
+    /**
+     * The four outputs' vectors {@code even + odd} from the accumulators at {@code acc[a..a+SLOTS)}, into
+     * {@code out[o .. o + 4 * LANES)}: what {@link LaneSums} then sums.
+     */
+    static void combine(float[] acc, int a, float[] out, int o) {
+        for (int i = 0; i < ROWS; i++) {
+            acc(acc, a, i).add(acc(acc, a, ROWS + i)).intoArray(out, o + i * LANES);
+        }
+    }
+
     private static FloatVector acc(float[] acc, int a, int slot) {
         return FloatVector.fromArray(F, acc, a + slot * LANES);
     }
 
     /**
-     * The fixed-order end of one output: the lanes of its accumulator (at {@code acc[a..a+LANES)}) summed
-     * ({@link LaneSums}), then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at a
+     * The fixed-order end of one output: the lanes of its combined accumulator (at {@code acc[a..a+LANES)},
+     * see {@link #combine}) summed ({@link LaneSums}), then the tail products {@code w[wi + t] * x[xi + t]} for t in [0, tail), one at a
      * time.
      */
     static float finish(float[] acc, int a, float[] w, int wi, float[] x, int xi, int tail) {

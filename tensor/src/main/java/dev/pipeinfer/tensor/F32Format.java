@@ -39,24 +39,37 @@ public final class F32Format extends TensorFormat {
             int rows = Math.min(4, to - r0);
             long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
             long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + Math.min(3, rows - 1));
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0; i < whole; i += 16) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int i = 0;
+            for (; i + 32 <= whole; i += 32) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
+                a0 = load(s, w0 + 4L * i).fma(xv, a0);
+                a1 = load(s, w1 + 4L * i).fma(xv, a1);
+                a2 = load(s, w2 + 4L * i).fma(xv, a2);
+                a3 = load(s, w3 + 4L * i).fma(xv, a3);
+                xv = FloatVector.fromArray(F, x, xOffset + i + 16);
+                b0 = load(s, w0 + 4L * i + 64).fma(xv, b0);
+                b1 = load(s, w1 + 4L * i + 64).fma(xv, b1);
+                b2 = load(s, w2 + 4L * i + 64).fma(xv, b2);
+                b3 = load(s, w3 + 4L * i + 64).fma(xv, b3);
+            }
+            if (i < whole) { // an odd chunk count: the last one is even
                 FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
                 a0 = load(s, w0 + 4L * i).fma(xv, a0);
                 a1 = load(s, w1 + 4L * i).fma(xv, a1);
                 a2 = load(s, w2 + 4L * i).fma(xv, a2);
                 a3 = load(s, w3 + 4L * i).fma(xv, a3);
             }
-            FloatVector sums = LaneSums.ofFourRows(a0, a1, a2, a3);
+            FloatVector sums = LaneSums.ofFourRows(a0.add(b0), a1.add(b1), a2.add(b2), a3.add(b3));
             if (whole == k) {
                 sums.intoArray(y, yOffset + r0, F.indexInRange(0, rows));
                 continue;
             }
             sums.intoArray(lanes, 0);
-            for (int i = 0; i < rows; i++) {
+            for (int r = 0; r < rows; r++) {
                 // the tail weights (fewer than 16) go beside the sums
-                MemorySegment.copy(s, LE_FLOAT, w.rowOffset(r0 + i) + 4L * whole, lanes, 64, k - whole);
-                y[yOffset + r0 + i] = Dot.addTail(lanes[i], lanes, 64, x, xOffset + whole, k - whole);
+                MemorySegment.copy(s, LE_FLOAT, w.rowOffset(r0 + r) + 4L * whole, lanes, 64, k - whole);
+                y[yOffset + r0 + r] = Dot.addTail(lanes[r], lanes, 64, x, xOffset + whole, k - whole);
             }
         }
     }

@@ -22,9 +22,9 @@ final class KernelScratch {
         return scales;
     }
 
-    /** Room for one vector accumulator per output of four weight rows against n activation rows. */
+    /** Room for the two vector accumulators per output of four weight rows against n activation rows. */
     float[] accumulators(int n) {
-        int size = Dot.ROWS * n * Lanes.LANES;
+        int size = n * Dot.SLOTS;
         if (acc.length < size) acc = new float[size];
         return acc;
     }

@@ -152,27 +152,28 @@ public final class Matmul {
                 boolean first = t0 == 0;
                 int xt = xOffset + t0;
                 int j = 0;
-                for (; j + 4 <= n; j += 4) Dot.rows4x4(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.ROWS * lanes, first);
-                for (; j + 2 <= n; j += 2) Dot.rows4x2(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.ROWS * lanes, first);
-                if (j < n) Dot.rows4x1(tile, TILE, chunks, x, xt + j * k, acc, j * Dot.ROWS * lanes, first);
+                for (; j + 2 <= n; j += 2) Dot.rows4x2(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.SLOTS, first);
+                if (j < n) Dot.rows4x1(tile, TILE, chunks, x, xt + j * k, acc, j * Dot.SLOTS, first);
             }
+            float[] combined = scratch.lanes;
             for (int j = 0; j < n; j++) {
+                Dot.combine(acc, j * Dot.SLOTS, combined, 0);
                 if (LaneSums.FOUR_ROWS) {
-                    FloatVector sums = LaneSums.ofFourRows(acc, j * Dot.ROWS * lanes);
+                    FloatVector sums = LaneSums.ofFourRows(combined, 0);
                     if (whole == k) {
                         sums.intoArray(y, yOffset + j * m + r0, Lanes.F.indexInRange(0, rowsHere));
                         continue;
                     }
-                    sums.intoArray(scratch.lanes, 0);
+                    sums.intoArray(combined, 64);
                     for (int i = 0; i < rowsHere; i++) {
-                        y[yOffset + j * m + r0 + i] = Dot.addTail(scratch.lanes[i], tile, i * TILE + whole - lastTile,
+                        y[yOffset + j * m + r0 + i] = Dot.addTail(combined[64 + i], tile, i * TILE + whole - lastTile,
                                 x, xOffset + j * k + whole, k - whole);
                     }
                     continue;
                 }
                 for (int i = 0; i < rowsHere; i++) {
-                    y[yOffset + j * m + r0 + i] = Dot.finish(acc, (j * Dot.ROWS + i) * lanes,
-                            tile, i * TILE + whole - lastTile, x, xOffset + j * k + whole, k - whole);
+                    y[yOffset + j * m + r0 + i] = Dot.finish(combined, i * lanes, tile, i * TILE + whole - lastTile,
+                            x, xOffset + j * k + whole, k - whole);
                 }
             }
         }

@@ -116,7 +116,7 @@ public final class Q2_KFormat extends TensorFormat {
      */
     private static void rowPair(MemorySegment s, long w0, long w1, int blocks, float[] sc, float[] x, int xOffset,
                                 float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
         for (int b = 0; b < blocks; b++) {
             long b0 = w0 + (long) b * BLOCK_BYTES, b1 = w1 + (long) b * BLOCK_BYTES;
             int at = 64 * b, xi = xOffset + b * QK;
@@ -130,8 +130,8 @@ public final class Q2_KFormat extends TensorFormat {
                     a0 = u0.and(3).selectFrom(Q4_KFormat.table(sc[c], sc[c + 16])).reinterpretAsFloats().fma(xv, a0);
                     a1 = u1.and(3).selectFrom(Q4_KFormat.table(sc[c + 32], sc[c + 48])).reinterpretAsFloats().fma(xv, a1);
                     xv = FloatVector.fromArray(F, x, xi + 16 * j + 16);
-                    a0 = v0.and(3).selectFrom(Q4_KFormat.table(sc[c + 1], sc[c + 17])).reinterpretAsFloats().fma(xv, a0);
-                    a1 = v1.and(3).selectFrom(Q4_KFormat.table(sc[c + 33], sc[c + 49])).reinterpretAsFloats().fma(xv, a1);
+                    c0 = v0.and(3).selectFrom(Q4_KFormat.table(sc[c + 1], sc[c + 17])).reinterpretAsFloats().fma(xv, c0);
+                    c1 = v1.and(3).selectFrom(Q4_KFormat.table(sc[c + 33], sc[c + 49])).reinterpretAsFloats().fma(xv, c1);
                     u0 = u0.lanewise(VectorOperators.LSHR, 2);
                     v0 = v0.lanewise(VectorOperators.LSHR, 2);
                     u1 = u1.lanewise(VectorOperators.LSHR, 2);
@@ -139,8 +139,8 @@ public final class Q2_KFormat extends TensorFormat {
                 }
             }
         }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 16);
     }
 
     /** The 16 sub-block scales d*scale into out[at..at+16) and mins dmin*min into out[at+16..at+32), as the dequantizer computes them. */

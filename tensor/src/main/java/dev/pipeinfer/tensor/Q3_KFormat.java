@@ -147,7 +147,7 @@ public final class Q3_KFormat extends TensorFormat {
      * One row at a time: the two-row form was too large for C2 to keep its vectors in registers.
      */
     private static void row(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), c0 = a0;
         for (int b = 0; b < blocks; b++) {
             long b0 = w0 + (long) b * BLOCK_BYTES;
             int at = 16 * b, xi = xOffset + b * QK;
@@ -157,7 +157,7 @@ public final class Q3_KFormat extends TensorFormat {
                 IntVector u0 = Q4_KFormat.bytes(s, b0 + q), v0 = Q4_KFormat.bytes(s, b0 + q + 16);
                 for (int j = 8 * half; j < 8 * half + 8; j += 2) {
                     a0 = levels(u0, h0).selectFrom(table(sc[at + j])).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16 * j), a0);
-                    a0 = levels(v0, g0).selectFrom(table(sc[at + j + 1])).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16 * j + 16), a0);
+                    c0 = levels(v0, g0).selectFrom(table(sc[at + j + 1])).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16 * j + 16), c0);
                     u0 = u0.lanewise(VectorOperators.LSHR, 2);
                     v0 = v0.lanewise(VectorOperators.LSHR, 2);
                     h0 = h0.lanewise(VectorOperators.LSHR, 1);
@@ -165,7 +165,7 @@ public final class Q3_KFormat extends TensorFormat {
                 }
             }
         }
-        a0.intoArray(lanes, 0);
+        a0.add(c0).intoArray(lanes, 0);
     }
 
     /** The table index low2 + 4*bit from the current low bits of the level and hmask bytes. */

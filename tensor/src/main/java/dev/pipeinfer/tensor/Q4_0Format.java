@@ -103,7 +103,7 @@ public final class Q4_0Format extends TensorFormat {
                 long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
                 long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + rows - 1);
                 long next = w.rowOffset(Math.min(r0 + 4, w.rows - 1)); // the next group, 4 x the row bytes long
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
                 for (int b = 0; b < blocks; b++) {
                     long o = (long) b * BLOCK_BYTES;
                     int xi = xOffset + b * QK;
@@ -117,15 +117,15 @@ public final class Q4_0Format extends TensorFormat {
                     a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
                     a2 = q2.selectFrom(t2).reinterpretAsFloats().fma(xlo, a2);
                     a3 = q3.selectFrom(t3).reinterpretAsFloats().fma(xlo, a3);
-                    a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, a0);
-                    a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, a1);
-                    a2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xhi, a2);
-                    a3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xhi, a3);
+                    c0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, c0);
+                    c1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, c1);
+                    c2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xhi, c2);
+                    c3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xhi, c3);
                 }
-                a0.intoArray(lanes, 0);
-                a1.intoArray(lanes, 16);
-                a2.intoArray(lanes, 32);
-                a3.intoArray(lanes, 48);
+                a0.add(c0).intoArray(lanes, 0);
+                a1.add(c1).intoArray(lanes, 16);
+                a2.add(c2).intoArray(lanes, 32);
+                a3.add(c3).intoArray(lanes, 48);
                 finishRows(lanes, y, yOffset + r0, rows);
             }
             scratch.prefetched = touched;
@@ -134,7 +134,7 @@ public final class Q4_0Format extends TensorFormat {
         for (int r0 = from; r0 < to; r0 += 2) {
             int rows = Math.min(2, to - r0);
             long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
             int b = 0;
             for (; b + 2 <= blocks; b += 2) {
                 long o = (long) b * BLOCK_BYTES, o2 = o + BLOCK_BYTES;
@@ -147,12 +147,12 @@ public final class Q4_0Format extends TensorFormat {
                 IntVector u1 = table(s, w1 + o2), p1 = nibbleBytes(s, w1 + o2);
                 a0 = q0.selectFrom(t0).reinterpretAsFloats().fma(xlo, a0);
                 a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
-                a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, a0);
-                a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, a1);
+                c0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, c0);
+                c1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, c1);
                 a0 = p0.selectFrom(u0).reinterpretAsFloats().fma(xlo2, a0);
                 a1 = p1.selectFrom(u1).reinterpretAsFloats().fma(xlo2, a1);
-                a0 = p0.lanewise(VectorOperators.LSHR, 4).selectFrom(u0).reinterpretAsFloats().fma(xhi2, a0);
-                a1 = p1.lanewise(VectorOperators.LSHR, 4).selectFrom(u1).reinterpretAsFloats().fma(xhi2, a1);
+                c0 = p0.lanewise(VectorOperators.LSHR, 4).selectFrom(u0).reinterpretAsFloats().fma(xhi2, c0);
+                c1 = p1.lanewise(VectorOperators.LSHR, 4).selectFrom(u1).reinterpretAsFloats().fma(xhi2, c1);
             }
             for (; b < blocks; b++) {
                 long o = (long) b * BLOCK_BYTES;
@@ -162,11 +162,11 @@ public final class Q4_0Format extends TensorFormat {
                 IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
                 a0 = q0.selectFrom(t0).reinterpretAsFloats().fma(xlo, a0);
                 a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
-                a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, a0);
-                a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, a1);
+                c0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, c0);
+                c1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, c1);
             }
-            a0.intoArray(lanes, 0);
-            a1.intoArray(lanes, 16);
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 16);
             finishRows(lanes, y, yOffset + r0, rows);
         }
     }
@@ -184,19 +184,23 @@ public final class Q4_0Format extends TensorFormat {
 
     private static void rowTimesFour(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3,
                                      float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;
             int o = b * QK;
             IntVector t = table(s, block), q = nibbleBytes(s, block);
             FloatVector lo = q.selectFrom(t).reinterpretAsFloats();
             FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(t).reinterpretAsFloats();
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + o + 16), lo.fma(FloatVector.fromArray(F, x, x0 + o), a0));
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + o + 16), lo.fma(FloatVector.fromArray(F, x, x1 + o), a1));
-            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), lo.fma(FloatVector.fromArray(F, x, x2 + o), a2));
-            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), lo.fma(FloatVector.fromArray(F, x, x3 + o), a3));
+            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + o), a0);
+            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + o), a1);
+            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + o), a2);
+            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + o), a3);
+            c0 = hi.fma(FloatVector.fromArray(F, x, x0 + o + 16), c0);
+            c1 = hi.fma(FloatVector.fromArray(F, x, x1 + o + 16), c1);
+            c2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), c2);
+            c3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), c3);
         }
-        LaneSums.ofFourRows(a0, a1, a2, a3).intoArray(lanes, 0);
+        LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)).intoArray(lanes, 0);
     }
 
     private static final FloatVector LEVELS = LANES == 16

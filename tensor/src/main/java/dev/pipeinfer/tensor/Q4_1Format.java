@@ -81,16 +81,16 @@ public final class Q4_1Format extends TensorFormat {
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
-        FloatVector a = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F), c = a;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;
             int xi = xOffset + b * QK;
             IntVector table = LEVELS.mul(fp16(s, block)).add(fp16(s, block + 2)).reinterpretAsInts();
             IntVector q = Q4_KFormat.bytes(s, block + 4);
             a = q.and(0x0F).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), a);
-            a = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), c);
         }
-        a.intoArray(lanes, 0);
+        a.add(c).intoArray(lanes, 0);
     }
 
     @Override

@@ -136,7 +136,7 @@ public final class Q4_KFormat extends TensorFormat {
 
     /** Every super-block of one row (scales of super-block b at sc[16b..16b+16)); the accumulator ends in lanes[0..16). */
     private static void row(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int b = 0; b < blocks; b++) {
             long b0 = w0 + (long) b * BLOCK_BYTES;
             int at = 16 * b, xi = xOffset + b * QK;
@@ -146,17 +146,17 @@ public final class Q4_KFormat extends TensorFormat {
                 IntVector lo = table(sc[c], sc[c + 8]), hi = table(sc[c + 1], sc[c + 9]);
                 IntVector u = bytes(s, b0 + q), v = bytes(s, b0 + q + 16);
                 a0 = u.selectFrom(lo).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg), a0);
-                a0 = v.selectFrom(lo).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 16), a0);
+                a1 = v.selectFrom(lo).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 16), a1);
                 a0 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 32), a0);
-                a0 = v.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 48), a0);
+                a1 = v.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xg + 48), a1);
             }
         }
-        a0.intoArray(lanes, 0);
+        a0.add(a1).intoArray(lanes, 0);
     }
 
     /**
      * Batches of three or four rows ({@link #threeOrFourScaledRows}): each weight row's scales and each
-     * chunk's decode done once for all of them, fed into one accumulator per activation row in the n = 1
+     * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
      * order.
      */
     @Override
@@ -167,13 +167,13 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /**
-     * {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in
-     * lanes[16 i ..]: summing them here too would make the method too big for C2 to inline the sums, and
+     * {@link #row} against four activation rows (the last repeated when fewer), even + odd accumulator i
+     * left in lanes[16 i ..]: summing them here too would make the method too big for C2 to inline the sums, and
      * the four accumulators would be boxed.
      */
     private static void rowTimesFour(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int x0, int x1, int x2,
                                      int x3, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int b = 0; b < blocks; b++) {
             long b0 = w0 + (long) b * BLOCK_BYTES;
             int at = 16 * b, o = b * QK;
@@ -185,20 +185,20 @@ public final class Q4_KFormat extends TensorFormat {
                 FloatVector w1 = u.selectFrom(lo).reinterpretAsFloats(), w2 = v.selectFrom(lo).reinterpretAsFloats();
                 FloatVector w3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats();
                 FloatVector w4 = v.lanewise(VectorOperators.LSHR, 4).selectFrom(hi).reinterpretAsFloats();
-                a0 = w4.fma(FloatVector.fromArray(F, x, x0 + og + 48), w3.fma(FloatVector.fromArray(F, x, x0 + og + 32),
-                        w2.fma(FloatVector.fromArray(F, x, x0 + og + 16), w1.fma(FloatVector.fromArray(F, x, x0 + og), a0))));
-                a1 = w4.fma(FloatVector.fromArray(F, x, x1 + og + 48), w3.fma(FloatVector.fromArray(F, x, x1 + og + 32),
-                        w2.fma(FloatVector.fromArray(F, x, x1 + og + 16), w1.fma(FloatVector.fromArray(F, x, x1 + og), a1))));
-                a2 = w4.fma(FloatVector.fromArray(F, x, x2 + og + 48), w3.fma(FloatVector.fromArray(F, x, x2 + og + 32),
-                        w2.fma(FloatVector.fromArray(F, x, x2 + og + 16), w1.fma(FloatVector.fromArray(F, x, x2 + og), a2))));
-                a3 = w4.fma(FloatVector.fromArray(F, x, x3 + og + 48), w3.fma(FloatVector.fromArray(F, x, x3 + og + 32),
-                        w2.fma(FloatVector.fromArray(F, x, x3 + og + 16), w1.fma(FloatVector.fromArray(F, x, x3 + og), a3))));
+                a0 = w3.fma(FloatVector.fromArray(F, x, x0 + og + 32), w1.fma(FloatVector.fromArray(F, x, x0 + og), a0));
+                c0 = w4.fma(FloatVector.fromArray(F, x, x0 + og + 48), w2.fma(FloatVector.fromArray(F, x, x0 + og + 16), c0));
+                a1 = w3.fma(FloatVector.fromArray(F, x, x1 + og + 32), w1.fma(FloatVector.fromArray(F, x, x1 + og), a1));
+                c1 = w4.fma(FloatVector.fromArray(F, x, x1 + og + 48), w2.fma(FloatVector.fromArray(F, x, x1 + og + 16), c1));
+                a2 = w3.fma(FloatVector.fromArray(F, x, x2 + og + 32), w1.fma(FloatVector.fromArray(F, x, x2 + og), a2));
+                c2 = w4.fma(FloatVector.fromArray(F, x, x2 + og + 48), w2.fma(FloatVector.fromArray(F, x, x2 + og + 16), c2));
+                a3 = w3.fma(FloatVector.fromArray(F, x, x3 + og + 32), w1.fma(FloatVector.fromArray(F, x, x3 + og), a3));
+                c3 = w4.fma(FloatVector.fromArray(F, x, x3 + og + 48), w2.fma(FloatVector.fromArray(F, x, x3 + og + 16), c3));
             }
         }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
-        a2.intoArray(lanes, 32);
-        a3.intoArray(lanes, 48);
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 16);
+        a2.add(c2).intoArray(lanes, 32);
+        a3.add(c3).intoArray(lanes, 48);
     }
 
     private static final FloatVector LEVELS = LANES == 16

@@ -92,7 +92,7 @@ public final class Q5_0Format extends TensorFormat {
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
-        FloatVector a = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F), c = a;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;
             int xi = xOffset + b * QK, qh = s.get(LE_INT, block + 2);
@@ -101,9 +101,9 @@ public final class Q5_0Format extends TensorFormat {
             IntVector lo = q.and(0x0F).or(fifthBits(qh, LOW_BITS)).sub(16);
             IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(fifthBits(qh, HIGH_BITS)).sub(16);
             a = ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a);
-            a = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), c);
         }
-        a.intoArray(lanes, 0);
+        a.add(c).intoArray(lanes, 0);
     }
 
     @Override

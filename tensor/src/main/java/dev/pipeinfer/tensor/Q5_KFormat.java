@@ -114,7 +114,7 @@ public final class Q5_KFormat extends TensorFormat {
      * and 3 the high nibbles with bit 2g+1, scaled as in {@link #decodeRow}.
      */
     private static void row(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
-        FloatVector a = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F), c = a;
         for (int b = 0; b < blocks; b++) {
             long block = base + (long) b * BLOCK_BYTES;
             IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -125,20 +125,20 @@ public final class Q5_KFormat extends TensorFormat {
                 IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 a = ((FloatVector) v0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi), a);
-                a = ((FloatVector) v1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
-                        .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), a);
+                c = ((FloatVector) v1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xi + 16), c);
                 a = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 32), a);
-                a = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
-                        .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), a);
+                c = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
+                        .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xi + 48), c);
             }
         }
-        a.intoArray(lanes, 0);
+        a.add(c).intoArray(lanes, 0);
     }
 
     /**
      * Batches of three or four rows ({@link #threeOrFourScaledRows}): each weight row's scales and each
-     * chunk's decode done once for all of them, fed into one accumulator per activation row in the n = 1
+     * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
      * order.
      */
     @Override
@@ -156,7 +156,7 @@ public final class Q5_KFormat extends TensorFormat {
     /** {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in lanes[16 i ..]. */
     private static void rowTimesFour(MemorySegment s, long base, int blocks, float[] sc, float[] x, int x0, int x1, int x2,
                                      int x3, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int b = 0; b < blocks; b++) {
             long block = base + (long) b * BLOCK_BYTES;
             IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0), h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -174,10 +174,10 @@ public final class Q5_KFormat extends TensorFormat {
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 0), a3);
                 w = ((FloatVector) v1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+                c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), c0);
+                c1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 16), c1);
+                c2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 16), c2);
+                c3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 16), c3);
                 w = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2);
                 a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 32), a0);
@@ -186,16 +186,16 @@ public final class Q5_KFormat extends TensorFormat {
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 32), a3);
                 w = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d2).sub(m2);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 48), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 48), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 48), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 48), a3);
+                c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 48), c0);
+                c1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 48), c1);
+                c2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 48), c2);
+                c3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 48), c3);
             }
         }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
-        a2.intoArray(lanes, 32);
-        a3.intoArray(lanes, 48);
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 16);
+        a2.add(c2).intoArray(lanes, 32);
+        a3.add(c3).intoArray(lanes, 48);
     }
 
     @Override

@@ -127,7 +127,7 @@ public final class Q6_KFormat extends TensorFormat {
      * quarter c/2 of the half (the 6-bit values of {@link #decodeRow}), positions 0..16 or 16..32 of it.
      */
     private static void row(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset, float[] lanes) {
-        FloatVector a = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F), c = a;
         for (int b = 0; b < blocks; b++) {
             for (int half = 0; half < 2; half++) {
                 long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
@@ -139,21 +139,21 @@ public final class Q6_KFormat extends TensorFormat {
                 IntVector h = (IntVector) ByteVector.fromMemorySegment(B, s, qh, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector hb = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 a = ((FloatVector) lo.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at]).fma(FloatVector.fromArray(F, x, xi), a);
-                a = ((FloatVector) lob.and(0xF).or(hb.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 16), a);
+                c = ((FloatVector) lob.and(0xF).or(hb.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 16), c);
                 a = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]).fma(FloatVector.fromArray(F, x, xi + 32), a);
-                a = ((FloatVector) hib.and(0xF).or(hb.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 48), a);
+                c = ((FloatVector) hib.and(0xF).or(hb.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 48), c);
                 a = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]).fma(FloatVector.fromArray(F, x, xi + 64), a);
-                a = ((FloatVector) lob.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 80), a);
+                c = ((FloatVector) lob.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 80), c);
                 a = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a);
-                a = ((FloatVector) hib.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 112), a);
+                c = ((FloatVector) hib.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 112), c);
             }
         }
-        a.intoArray(lanes, 0);
+        a.add(c).intoArray(lanes, 0);
     }
 
     /**
      * Batches of three or four rows ({@link #threeOrFourScaledRows}): each weight row's scales and each
-     * chunk's decode done once for all of them, fed into one accumulator per activation row in the n = 1
+     * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
      * order.
      */
     @Override
@@ -166,7 +166,7 @@ public final class Q6_KFormat extends TensorFormat {
     /** {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in lanes[16 i ..]. */
     private static void rowTimesFour(MemorySegment s, long base, int blocks, float[] sc, float[] x, int x0, int x1, int x2,
                                      int x3, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int b = 0; b < blocks; b++) {
             for (int half = 0; half < 2; half++) {
                 long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
@@ -184,46 +184,46 @@ public final class Q6_KFormat extends TensorFormat {
                 a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 0), a2);
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 0), a3);
                 w = ((FloatVector) lob.and(0xF).or(hb.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+                c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), c0);
+                c1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 16), c1);
+                c2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 16), c2);
+                c3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 16), c3);
                 w = ((FloatVector) hi.and(0xF).or(h.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]);
                 a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 32), a0);
                 a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 32), a1);
                 a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 32), a2);
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 32), a3);
                 w = ((FloatVector) hib.and(0xF).or(hb.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 48), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 48), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 48), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 48), a3);
+                c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 48), c0);
+                c1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 48), c1);
+                c2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 48), c2);
+                c3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 48), c3);
                 w = ((FloatVector) lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]);
                 a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 64), a0);
                 a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 64), a1);
                 a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 64), a2);
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 64), a3);
                 w = ((FloatVector) lob.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 80), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 80), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 80), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 80), a3);
+                c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 80), c0);
+                c1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 80), c1);
+                c2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 80), c2);
+                c3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 80), c3);
                 w = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]);
                 a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 96), a0);
                 a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 96), a1);
                 a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 96), a2);
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 96), a3);
                 w = ((FloatVector) hib.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 112), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 112), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 112), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 112), a3);
+                c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 112), c0);
+                c1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 112), c1);
+                c2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 112), c2);
+                c3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 112), c3);
             }
         }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 16);
-        a2.intoArray(lanes, 32);
-        a3.intoArray(lanes, 48);
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 16);
+        a2.add(c2).intoArray(lanes, 32);
+        a3.add(c3).intoArray(lanes, 48);
     }
 
     /** {@link #groupScales} of every super-block of a row. */

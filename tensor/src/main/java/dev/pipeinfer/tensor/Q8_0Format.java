@@ -56,8 +56,9 @@ public final class Q8_0Format extends TensorFormat {
 
     /**
      * Fused n = 1 kernel (16 lanes): one row at a time, each half-block converted and scaled as in
-     * {@link #decodeRow}. One row is one chain of dependent FMAs, but also one sequential memory stream;
-     * four rows side by side (the earlier form) computed twice as fast with the weights in cache, but from
+     * {@link #decodeRow}, its low halves into the even accumulator and its high halves into the odd. One row
+     * is one sequential memory stream; four rows side by side (an earlier form) computed faster in cache when a
+     * row had a single accumulator (one chain of dependent FMAs), but from
      * DRAM their four short streams starved it, and touching the next rows ahead ({@link RowPrefetch}) made
      * it slower still. On this Zen 5 EPYC, four rows -> one: JMH 5632x2048 821 -> 1133 calls/s on 1
      * thread, 1535 -> 1930 on 2 (2048x5632 1003 -> 915, 2048x2048 2203 -> 2355 on 1 thread); a 1.1B Q8_0
@@ -73,15 +74,15 @@ public final class Q8_0Format extends TensorFormat {
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
-        FloatVector a = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F), c = a;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;
             int xi = xOffset + b * QK;
             float d = fp16(s, block);
             a = bytes(s, block + 2).mul(d).fma(FloatVector.fromArray(F, x, xi), a);
-            a = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = bytes(s, block + 18).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), c);
         }
-        a.intoArray(lanes, 0);
+        a.add(c).intoArray(lanes, 0);
     }
 
     /**
@@ -97,18 +98,22 @@ public final class Q8_0Format extends TensorFormat {
 
     private static void rowTimesFour(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3,
                                      float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;
             int o = b * QK;
             float d = fp16(s, block);
             FloatVector lo = bytes(s, block + 2).mul(d), hi = bytes(s, block + 18).mul(d);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + o + 16), lo.fma(FloatVector.fromArray(F, x, x0 + o), a0));
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + o + 16), lo.fma(FloatVector.fromArray(F, x, x1 + o), a1));
-            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), lo.fma(FloatVector.fromArray(F, x, x2 + o), a2));
-            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), lo.fma(FloatVector.fromArray(F, x, x3 + o), a3));
+            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + o), a0);
+            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + o), a1);
+            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + o), a2);
+            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + o), a3);
+            c0 = hi.fma(FloatVector.fromArray(F, x, x0 + o + 16), c0);
+            c1 = hi.fma(FloatVector.fromArray(F, x, x1 + o + 16), c1);
+            c2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), c2);
+            c3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), c3);
         }
-        LaneSums.ofFourRows(a0, a1, a2, a3).intoArray(lanes, 0);
+        LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)).intoArray(lanes, 0);
     }
 
     private static FloatVector bytes(MemorySegment s, long offset) {

@@ -78,8 +78,9 @@ public abstract sealed class TensorFormat
     /**
      * The n = 1 matmul for rows [from, to): {@code y[yOffset + r] = W[r] . x[xOffset..]}. Types that decide
      * decoding speed override it with a kernel that decodes each block of four rows in registers and feeds
-     * it straight into the FMAs, in the summation order of {@link Dot} (one accumulator per output, chunks
-     * in increasing order), so the bits equal this generic version's and the matmul stays batch-invariant.
+     * it straight into the FMAs, in the summation order of {@link Dot} (per output an accumulator for the
+     * even chunks and one for the odd, chunks in increasing order, then even + odd), so the bits equal this
+     * generic version's and the matmul stays batch-invariant.
      */
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
@@ -97,8 +98,8 @@ public abstract sealed class TensorFormat
 
     /**
      * A fused batch kernel's work on one weight row against four activation rows starting at x0..x3 (the
-     * last repeated when the batch has fewer): each block decoded once, fed into four accumulators in the
-     * n = 1 order; their four sums ({@link LaneSums#ofFourRows}) left in {@code lanes[0..4)}.
+     * last repeated when the batch has fewer): each block decoded once, fed into four pairs of accumulators
+     * in the n = 1 order; the four sums ({@link LaneSums#ofFourRows} of even + odd) left in {@code lanes[0..4)}.
      */
     interface FourRowKernel {
         void row(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3, float[] lanes);
@@ -129,7 +130,8 @@ public abstract sealed class TensorFormat
 
     /**
      * A k-quant fused batch kernel's work on one weight row (its scales in {@code sc}) against four
-     * activation rows starting at x0..x3: accumulator i left in {@code lanes[16 i ..]}. The driver sums them:
+     * activation rows starting at x0..x3: even + odd accumulator of row i left in {@code lanes[16 i ..]}.
+     * The driver sums their lanes:
      * inside the kernel the sums made it too big for C2 to inline them, and the accumulators were boxed
      * (Q4_K at n = 4: 2.5x slower than the tiled path).
      */
@@ -157,7 +159,7 @@ public abstract sealed class TensorFormat
         return true;
     }
 
-    /** A fused kernel's work on one row: every block into one accumulator, left in {@code lanes[0..LANES)}. */
+    /** A fused kernel's work on one row: every block into its two accumulators, even + odd left in {@code lanes[0..LANES)}. */
     interface RowKernel {
         void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes);
     }
@@ -176,7 +178,7 @@ public abstract sealed class TensorFormat
     }
 
     /**
-     * The end of a fused kernel's group of up to four rows: each valid row's accumulator lanes (stored at
+     * The end of a fused kernel's group of up to four rows: each valid row's even + odd accumulator (stored at
      * {@code lanes[i * LANES]}) summed ({@link LaneSums}). Quantized rows have no tail (k is whole blocks).
      */
     static void finishRows(float[] lanes, float[] y, int at, int rows) {
