@@ -6,7 +6,7 @@ import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
 /**
- * The register-blocked inner kernels of {@link Matmul}: four decoded weight rows against one or two
+ * The register-blocked inner kernels of {@link Matmul}: four decoded weight rows against one, two or four
  * activation rows, over one tile of chunks.
  *
  * <p><b>The summation order every kernel follows</b> (and with it every fused kernel of a format), which
@@ -25,11 +25,13 @@ import static dev.pipeinfer.tensor.Lanes.LANES;
  * with two). Two chains let a kernel read one row as one sequential stream and still overlap its FMAs;
  * four would need 16 registers for a four-row batch kernel's accumulators alone.
  *
- * <p>Four weight rows share every activation load and two activation rows share every weight load, so the
- * four-by-two kernel does 8 FMAs per 6 loads (a four-by-four kernel, 16 per 8 under the earlier one-accumulator
- * order, would need 32 accumulators now). The price, JMH 5632x2048 on 1 thread: n = 8 costs 20 % more than
- * it did with one accumulator and four-by-four (F16 270 -> 210 calls/s, Q8_0 295 -> 240), against n = 1
- * gaining 25-35 % wherever the fused kernel was one FMA chain (Q8_0, Q4_K).
+ * <p>Four weight rows share every activation load and the activation rows of a call share every weight
+ * load. The four-by-four kernel walks the even chunks and then the odd ones in two passes, so it holds 16
+ * accumulators, not 32, and does 16 FMAs per 8 loads; the four-by-two kernel does 8 per 6 and the
+ * four-by-one 4 per 5. Matmul takes groups of four activation rows first. JMH on this Zen 5 EPYC, four-by-four
+ * against four-by-two alone at n = 8: cache-resident 256x2048 on 1 thread F16 7 500 -> 10 400 calls/s, Q8_0
+ * 7 300 -> 9 100, Q4_K 6 900 -> 8 600; 5632x2048 over the large working set 20-30 % faster on 1 thread
+ * (Q8_0 213 -> 270-300) and about 40 % at n = 16 on 2 threads.
  *
  * <p>Weight tiles are four rows at a stride of {@code stride} floats in {@code w}. The accumulators of
  * activation row j start at {@code a + j * 8 * LANES} (j = 0, 1 within the call): the even ones of weight
@@ -42,6 +44,50 @@ final class Dot {
     static final int SLOTS = 2 * ROWS * LANES;
 
     private Dot() {}
+
+    /** Four weight rows against four activation rows (at x0, x0 + k, ...): the even chunks, then the odd. */
+    static void rows4x4(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {
+        evenOrOdd4x4(w, stride, chunks, x, x0, k, acc, a, first, 0);
+        evenOrOdd4x4(w, stride, chunks, x, x0, k, acc, a + 4 * LANES, first, 1);
+    }
+
+    /**
+     * Chunks parity, parity + 2, ... of four weight rows against four activation rows: 16 accumulators, and
+     * each chunk 8 loads for 16 FMAs. Loads are what bounds these kernels (this Zen 5 EPYC issues one 64-byte
+     * load per cycle and two FMAs), so this kernel runs at the FMA rate where the four-by-two one waits.
+     */
+    private static void evenOrOdd4x4(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a,
+                                     boolean first, int parity) {
+        FloatVector a00, a10, a20, a30, a01, a11, a21, a31, a02, a12, a22, a32, a03, a13, a23, a33;
+        int b = a + SLOTS, c2 = a + 2 * SLOTS, d = a + 3 * SLOTS;
+        if (first) {
+            a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = FloatVector.zero(F);
+            a02 = a12 = a22 = a32 = a03 = a13 = a23 = a33 = a00;
+        } else {
+            a00 = acc(acc, a, 0); a10 = acc(acc, a, 1); a20 = acc(acc, a, 2); a30 = acc(acc, a, 3);
+            a01 = acc(acc, b, 0); a11 = acc(acc, b, 1); a21 = acc(acc, b, 2); a31 = acc(acc, b, 3);
+            a02 = acc(acc, c2, 0); a12 = acc(acc, c2, 1); a22 = acc(acc, c2, 2); a32 = acc(acc, c2, 3);
+            a03 = acc(acc, d, 0); a13 = acc(acc, d, 1); a23 = acc(acc, d, 2); a33 = acc(acc, d, 3);
+        }
+        int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        for (int c = parity; c < chunks; c += 2) {
+            int i = c * LANES;
+            FloatVector w0 = FloatVector.fromArray(F, w, i), w1 = FloatVector.fromArray(F, w, stride + i);
+            FloatVector w2 = FloatVector.fromArray(F, w, 2 * stride + i), w3 = FloatVector.fromArray(F, w, 3 * stride + i);
+            FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(xv, a00); a10 = w1.fma(xv, a10); a20 = w2.fma(xv, a20); a30 = w3.fma(xv, a30);
+            xv = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(xv, a01); a11 = w1.fma(xv, a11); a21 = w2.fma(xv, a21); a31 = w3.fma(xv, a31);
+            xv = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(xv, a02); a12 = w1.fma(xv, a12); a22 = w2.fma(xv, a22); a32 = w3.fma(xv, a32);
+            xv = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(xv, a03); a13 = w1.fma(xv, a13); a23 = w2.fma(xv, a23); a33 = w3.fma(xv, a33);
+        }
+        a00.intoArray(acc, a); a10.intoArray(acc, a + LANES); a20.intoArray(acc, a + 2 * LANES); a30.intoArray(acc, a + 3 * LANES);
+        a01.intoArray(acc, b); a11.intoArray(acc, b + LANES); a21.intoArray(acc, b + 2 * LANES); a31.intoArray(acc, b + 3 * LANES);
+        a02.intoArray(acc, c2); a12.intoArray(acc, c2 + LANES); a22.intoArray(acc, c2 + 2 * LANES); a32.intoArray(acc, c2 + 3 * LANES);
+        a03.intoArray(acc, d); a13.intoArray(acc, d + LANES); a23.intoArray(acc, d + 2 * LANES); a33.intoArray(acc, d + 3 * LANES);
+    }
 
     /** Four weight rows against two activation rows (at x0 and x0 + k): the even chunks, then the odd. */
     static void rows4x2(float[] w, int stride, int chunks, float[] x, int x0, int k, float[] acc, int a, boolean first) {

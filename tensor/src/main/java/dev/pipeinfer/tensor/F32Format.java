@@ -62,7 +62,7 @@ public final class F32Format extends TensorFormat {
             }
             FloatVector sums = LaneSums.ofFourRows(a0.add(b0), a1.add(b1), a2.add(b2), a3.add(b3));
             if (whole == k) {
-                sums.intoArray(y, yOffset + r0, F.indexInRange(0, rows));
+                LaneSums.store(sums, rows, y, yOffset + r0);
                 continue;
             }
             sums.intoArray(lanes, 0);

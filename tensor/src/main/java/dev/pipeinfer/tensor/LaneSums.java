@@ -58,6 +58,19 @@ final class LaneSums {
         return VectorShuffle.fromValues(F, lanes);
     }
 
+    /**
+     * Lanes [0, rows) of {@code sums} into {@code y[at ..]}. A masked store whose 16 lanes would reach past
+     * the array is legal, but C2 compiles it to a slow lane-by-lane path that showed in JFR profiles of a
+     * small model's decode (dim 64: every fourth row group ends an array), so those few go one by one.
+     */
+    static void store(FloatVector sums, int rows, float[] y, int at) {
+        if (at + LANES <= y.length) {
+            sums.intoArray(y, at, F.indexInRange(0, rows));
+            return;
+        }
+        for (int i = 0; i < rows; i++) y[at + i] = sums.lane(i);
+    }
+
     /** {@link #ofFourRows} of the four accumulators stored at {@code acc[a]}, {@code acc[a + 16]}, ... */
     static FloatVector ofFourRows(float[] acc, int a) {
         return ofFourRows(FloatVector.fromArray(F, acc, a), FloatVector.fromArray(F, acc, a + 16),

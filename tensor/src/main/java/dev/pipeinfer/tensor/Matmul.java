@@ -152,6 +152,7 @@ public final class Matmul {
                 boolean first = t0 == 0;
                 int xt = xOffset + t0;
                 int j = 0;
+                for (; j + 4 <= n; j += 4) Dot.rows4x4(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.SLOTS, first);
                 for (; j + 2 <= n; j += 2) Dot.rows4x2(tile, TILE, chunks, x, xt + j * k, k, acc, j * Dot.SLOTS, first);
                 if (j < n) Dot.rows4x1(tile, TILE, chunks, x, xt + j * k, acc, j * Dot.SLOTS, first);
             }
@@ -161,7 +162,7 @@ public final class Matmul {
                 if (LaneSums.FOUR_ROWS) {
                     FloatVector sums = LaneSums.ofFourRows(combined, 0);
                     if (whole == k) {
-                        sums.intoArray(y, yOffset + j * m + r0, Lanes.F.indexInRange(0, rowsHere));
+                        LaneSums.store(sums, rowsHere, y, yOffset + j * m + r0);
                         continue;
                     }
                     sums.intoArray(combined, 64);

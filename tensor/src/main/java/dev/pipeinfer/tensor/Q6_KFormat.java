@@ -152,14 +152,14 @@ public final class Q6_KFormat extends TensorFormat {
     }
 
     /**
-     * Batches of three or four rows ({@link #threeOrFourScaledRows}): each weight row's scales and each
+     * Batches of two to four rows ({@link #twoToFourScaledRows}): each weight row's scales and each
      * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
      * order.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        return LANES == 16 && threeOrFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
+        return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
                 Q6_KFormat::rowScales, Q6_KFormat::rowTimesFour);
     }
 

@@ -107,8 +107,8 @@ public abstract sealed class TensorFormat
 
     /**
      * The driver of fused batch kernels for two to four activation rows; false for larger batches, which
-     * take the tiled path (at n = 8 the fused form, as two passes or with eight accumulators, lost to it in
-     * JMH). As with {@link #oneRowAtATime}, the kernel's vectors never cross the call.
+     * take the tiled path (at n = 8 the fused form, as two passes or with eight accumulators, lost to its
+     * four-by-four kernel in JMH). As with {@link #oneRowAtATime}, the kernel's vectors never cross the call.
      */
     final boolean upToFourRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                                KernelScratch scratch, FourRowKernel kernel) {
@@ -140,12 +140,14 @@ public abstract sealed class TensorFormat
     }
 
     /**
-     * The driver of the k-quants' fused batch kernels, for three or four activation rows (false otherwise:
-     * at n = 2 the tiled path was faster for Q4_K, at n = 8 it is for every type measured).
+     * The driver of the k-quants' fused batch kernels, for two to four activation rows (false otherwise: at
+     * n = 8 the tiled path's four-by-four kernel is faster for every type measured). At n = 2 the fused
+     * kernel repeats the second row into the idle slots and still beats the tiled path (JMH 5632x2048, Q4_K:
+     * 500-640 against 390 calls/s on 1 thread, 600-900 against 440-500 on 2).
      */
-    final boolean threeOrFourScaledRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from,
+    final boolean twoToFourScaledRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from,
                                         int to, KernelScratch scratch, RowScales scales, ScaledFourRowKernel kernel) {
-        if (n < 3 || n > 4) return false;
+        if (n < 2 || n > 4) return false;
         int k = w.cols, m = w.rows, blocks = k / type.blockSize;
         int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
         float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
@@ -183,7 +185,7 @@ public abstract sealed class TensorFormat
      */
     static void finishRows(float[] lanes, float[] y, int at, int rows) {
         if (LaneSums.FOUR_ROWS) { // (slots past `rows` hold stale lanes; their sums are not stored)
-            LaneSums.ofFourRows(lanes, 0).intoArray(y, at, Lanes.F.indexInRange(0, rows));
+            LaneSums.store(LaneSums.ofFourRows(lanes, 0), rows, y, at);
             return;
         }
         for (int i = 0; i < rows; i++) y[at + i] = LaneSums.of(lanes, i * Lanes.LANES);
