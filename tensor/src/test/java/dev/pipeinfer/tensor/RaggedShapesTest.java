@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * kernels against the tiled ones).
  */
 class RaggedShapesTest {
-    static final int[] LENGTHS = {1, 15, 17, 172, 520, 1030};
+    /** ... and past F16's n = 1 piece of 2048 columns, with a tail in the last piece. */
+    static final int[] LENGTHS = {1, 15, 17, 172, 520, 1030, 2100, 4113};
     static final int ROWS = 7;
     static final ComputePool one = ComputePools.ONE, two = ComputePools.TWO;
 
