@@ -2,11 +2,8 @@ package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
 
-import jdk.incubator.vector.FloatVector;
-
 import java.lang.foreign.MemorySegment;
 
-import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.LANES;
 
 /** F16: IEEE binary16, little-endian, no blocks. Conversion in both directions is exact / round-to-nearest-even. */
@@ -25,16 +22,11 @@ public final class F16Format extends TensorFormat {
         for (int i = 0; i < k; i++) dst[dstOffset + i] = Float.float16ToFloat(src.get(LE_SHORT, offset + 2L * i));
     }
 
-    /** Floats converted at a time in the n = 1 kernel: 8 KiB, beside the activations' 8 KiB in L1. */
-    static final int PIECE = 2048;
-
     /**
-     * n = 1, one row at a time: pieces of the row converted to floats in L1 (the loop above, vcvtph2ps),
-     * each fed to a two-accumulator dot product in the order of {@link Dot}. Unlike the tiled path, which
-     * converts four rows' tiles side by side, this reads the weights as one sequential stream, which the
-     * hardware prefetcher follows (as for Q8_0). JMH 5632x2048, calls/s against the tiled path, interleaved
-     * runs: 517-556 vs 321-437 on 1 thread, 646-999 vs 519-665 on 2; in cache (256x2048) it is slower,
-     * 14-16k vs 19k, so the gain is the memory stream's.
+     * n = 1 through {@link #oneRowDecoded}: a sequential weight stream instead of the tiled path's four
+     * rows side by side. JMH 5632x2048, calls/s against the tiled path, interleaved runs: 517-556 vs
+     * 321-437 on 1 thread, 646-999 vs 519-665 on 2; in cache (256x2048) it is slower, 15-16k vs 19k, so the
+     * gain is the memory stream's.
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
@@ -42,30 +34,7 @@ public final class F16Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        int k = w.cols, whole = k - k % 16;
-        float[] row = scratch.scales(Math.min(k, PIECE)), lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            FloatVector even = FloatVector.zero(F), odd = even;
-            int last = 0;
-            for (int t0 = 0; t0 < k; t0 += PIECE) {
-                int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
-                dequantizeRow(w.data, w.rowOffset(r) + 2L * t0, row, 0, len);
-                int i = 0, xi = xOffset + t0;
-                for (; i + 32 <= chunksEnd; i += 32) {
-                    even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
-                    odd = FloatVector.fromArray(F, row, i + 16).fma(FloatVector.fromArray(F, x, xi + i + 16), odd);
-                }
-                if (i < chunksEnd) even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
-                last = t0;
-            }
-            even.add(odd).intoArray(lanes, 0);
-            if (whole == k) {
-                finishRows(lanes, y, yOffset + r, 1);
-                continue;
-            }
-            finishRows(lanes, lanes, 64, 1);
-            y[yOffset + r] = Dot.addTail(lanes[64], row, whole - last, x, xOffset + whole, k - whole);
-        }
+        oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
     }
 
     @Override

@@ -1,10 +1,14 @@
 package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
+import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+
+import static dev.pipeinfer.tensor.Lanes.F;
+import static dev.pipeinfer.tensor.Lanes.LANES;
 
 /**
  * One ggml element type as the kernels see it: its block layout, a scalar dequantizer written for
@@ -176,6 +180,43 @@ public abstract sealed class TensorFormat
         for (int r = from; r < to; r++) {
             kernel.row(w.data, w.rowOffset(r), blocks, x, xOffset, scratch.lanes);
             finishRows(scratch.lanes, y, yOffset + r, 1);
+        }
+    }
+
+    /** Weights decoded at a time by {@link #oneRowDecoded}: 8 KiB of floats, beside 8 KiB of activations in L1. */
+    static final int PIECE = 2048;
+
+    /**
+     * n = 1 for formats without a fused kernel: one row at a time, decoded ({@link #decodeRow}) in pieces
+     * of {@link #PIECE} weights, each piece fed to the two accumulators in the order of {@link Dot}, the
+     * tail (k mod 16) added last. The weights are read as one sequential stream, which the hardware
+     * prefetcher follows; the tiled path converts four rows' tiles side by side.
+     */
+    final void oneRowDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                             KernelScratch scratch) {
+        int k = w.cols, whole = k - k % LANES;
+        float[] row = scratch.scales(Math.min(k, PIECE)), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            FloatVector even = FloatVector.zero(F), odd = even;
+            int last = 0;
+            for (int t0 = 0; t0 < k; t0 += PIECE) {
+                int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
+                decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
+                int i = 0, xi = xOffset + t0;
+                for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
+                    even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
+                    odd = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xi + i + LANES), odd);
+                }
+                if (i < chunksEnd) even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
+                last = t0;
+            }
+            even.add(odd).intoArray(lanes, 0);
+            if (whole == k) {
+                finishRows(lanes, y, yOffset + r, 1);
+                continue;
+            }
+            finishRows(lanes, lanes, 64, 1);
+            y[yOffset + r] = Dot.addTail(lanes[64], row, whole - last, x, xOffset + whole, k - whole);
         }
     }
 
