@@ -39,10 +39,6 @@ public final class BF16Format extends TensorFormat {
     /** n = 1 through {@link #oneRowDecoded}, as F16: one sequential weight stream. */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16) {
-            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
-            return;
-        }
         oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
     }
 

@@ -4,7 +4,6 @@ import dev.pipeinfer.gguf.GgmlType;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.pipeinfer.tensor.Lanes.LANES;
 
 /** F16: IEEE binary16, little-endian, no blocks. Conversion in both directions is exact / round-to-nearest-even. */
 public final class F16Format extends TensorFormat {
@@ -30,10 +29,6 @@ public final class F16Format extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16) {
-            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
-            return;
-        }
         oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
     }
 

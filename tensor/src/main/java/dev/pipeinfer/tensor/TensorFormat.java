@@ -194,6 +194,10 @@ public abstract sealed class TensorFormat
      */
     final void oneRowDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
                              KernelScratch scratch) {
+        if (LANES != 16) { // (measured on 16 lanes only)
+            Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
+            return;
+        }
         int k = w.cols, whole = k - k % LANES;
         float[] row = scratch.scales(Math.min(k, PIECE)), lanes = scratch.lanes;
         for (int r = from; r < to; r++) {
