@@ -4,7 +4,6 @@ import dev.pipeinfer.gguf.GgmlType;
 
 import java.lang.foreign.MemorySegment;
 
-
 /** F16: IEEE binary16, little-endian, no blocks. Conversion in both directions is exact / round-to-nearest-even. */
 public final class F16Format extends TensorFormat {
     F16Format() {
