@@ -150,7 +150,7 @@ public abstract sealed class TensorFormat
      * 500-640 against 390 calls/s on 1 thread, 600-900 against 440-500 on 2).
      */
     final boolean twoToFourScaledRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from,
-                                        int to, KernelScratch scratch, RowScales scales, ScaledFourRowKernel kernel) {
+                                      int to, KernelScratch scratch, RowScales scales, ScaledFourRowKernel kernel) {
         if (n < 2 || n > 4) return false;
         int k = w.cols, m = w.rows, blocks = k / type.blockSize;
         int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
@@ -199,7 +199,7 @@ public abstract sealed class TensorFormat
             return;
         }
         int k = w.cols, whole = k - k % LANES;
-        float[] row = scratch.scales(Math.min(k, PIECE)), lanes = scratch.lanes;
+        float[] row = scratch.piece, lanes = scratch.lanes;
         for (int r = from; r < to; r++) {
             FloatVector even = FloatVector.zero(F), odd = even;
             int last = 0;
@@ -215,12 +215,8 @@ public abstract sealed class TensorFormat
                 last = t0;
             }
             even.add(odd).intoArray(lanes, 0);
-            if (whole == k) {
-                finishRows(lanes, y, yOffset + r, 1);
-                continue;
-            }
-            finishRows(lanes, lanes, 64, 1);
-            y[yOffset + r] = Dot.addTail(lanes[64], row, whole - last, x, xOffset + whole, k - whole);
+            // the tail's weights are still in the last piece, at whole - last
+            y[yOffset + r] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
         }
     }
 
