@@ -21,14 +21,15 @@ public final class F16Format extends TensorFormat {
     }
 
     /**
-     * n = 1 through {@link #oneRowDecoded}: a sequential weight stream instead of the tiled path's four
-     * rows side by side. JMH 5632x2048, calls/s against the tiled path, interleaved runs: 517-556 vs
-     * 321-437 on 1 thread, 646-999 vs 519-665 on 2; in cache (256x2048) it is slower, 15-16k vs 19k, so the
-     * gain is the memory stream's.
+     * n = 1 where one sequential weight stream suits the machine ({@link RowStreams}): through
+     * {@link #oneRowDecoded}, else the tiled path's four rows side by side. JMH 5632x2048, calls/s, interleaved
+     * runs: Zen 5 EPYC one row 517-556 vs tiled 321-437 on 1 thread, 646-999 vs 519-665 on 2; Xeon (2.6 GHz)
+     * one row 240-249 vs tiled 274-314 on 1 thread, 384-455 vs 520-561 on 2.
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
+        if (RowStreams.fourRows()) super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+        else oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
     }
 
     @Override

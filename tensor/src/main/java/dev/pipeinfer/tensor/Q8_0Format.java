@@ -55,14 +55,10 @@ public final class Q8_0Format extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes): one row at a time, each half-block converted and scaled as in
-     * {@link #decodeRow}, its low halves into the even accumulator and its high halves into the odd. One row
-     * is one sequential memory stream; four rows side by side (an earlier form) computed faster in cache when a
-     * row had a single accumulator (one chain of dependent FMAs), but from
-     * DRAM their four short streams starved it, and touching the next rows ahead ({@link RowPrefetch}) made
-     * it slower still. On this Zen 5 EPYC, four rows -> one: JMH 5632x2048 821 -> 1133 calls/s on 1
-     * thread, 1535 -> 1930 on 2 (2048x5632 1003 -> 915, 2048x2048 2203 -> 2355 on 1 thread); a 1.1B Q8_0
-     * decode 7.6 -> 9.1 tokens/s on 1 thread, 13.5 -> 20.1 on 2.
+     * Fused n = 1 kernel (16 lanes), each half-block converted and scaled as in {@link #decodeRow}, its low
+     * halves into the row's even accumulator and its high halves into the odd one. One row at a time or four
+     * side by side, as suits the machine's prefetchers ({@link RowStreams}): one row is one sequential memory
+     * stream; four rows are four streams and eight independent FMA chains.
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
@@ -70,7 +66,39 @@ public final class Q8_0Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q8_0Format::row);
+        if (RowStreams.fourRows()) fourRowsAtATime(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
+        else oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q8_0Format::row);
+    }
+
+    private static void fourRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                                        float[] lanes) {
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        for (int r0 = from; r0 < to; r0 += 4) {
+            int rows = Math.min(4, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
+            long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + rows - 1);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
+                float d0 = fp16(s, w0 + o), d1 = fp16(s, w1 + o), d2 = fp16(s, w2 + o), d3 = fp16(s, w3 + o);
+                a0 = bytes(s, w0 + o + 2).mul(d0).fma(xlo, a0);
+                a1 = bytes(s, w1 + o + 2).mul(d1).fma(xlo, a1);
+                a2 = bytes(s, w2 + o + 2).mul(d2).fma(xlo, a2);
+                a3 = bytes(s, w3 + o + 2).mul(d3).fma(xlo, a3);
+                c0 = bytes(s, w0 + o + 18).mul(d0).fma(xhi, c0);
+                c1 = bytes(s, w1 + o + 18).mul(d1).fma(xhi, c1);
+                c2 = bytes(s, w2 + o + 18).mul(d2).fma(xhi, c2);
+                c3 = bytes(s, w3 + o + 18).mul(d3).fma(xhi, c3);
+            }
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 16);
+            a2.add(c2).intoArray(lanes, 32);
+            a3.add(c3).intoArray(lanes, 48);
+            finishRows(lanes, y, yOffset + r0, rows);
+        }
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {

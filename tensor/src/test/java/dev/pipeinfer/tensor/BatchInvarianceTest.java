@@ -7,13 +7,15 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Row j of Y = X W^T is bit-identical for every batch size n, every position of that row inside X, and
  * every thread count: speculative verification relies on a token's logits not depending on what else is
- * in the batch. Checked for every type and row length of the core kernel set, n = 1..16, 1 and 2 threads.
+ * in the batch. Checked for every type and row length of the core kernel set, n = 1..16, 1 and 2 threads,
+ * and at n = 1 with both {@link RowStreams} shapes.
  */
 class BatchInvarianceTest {
     static final int ROWS = 37; // odd, so two threads get unequal slices
@@ -45,6 +47,12 @@ class BatchInvarianceTest {
         Matmul.matmul(w, x, MAX_N, reference, two);
 
         for (ComputePool pool : new ComputePool[] {one, two}) {
+            float[] alone = withOtherRowStreams(() -> {
+                float[] y = new float[ROWS];
+                Matmul.matmul(w, x, 1, y, pool);
+                return y;
+            });
+            expectRow(reference, 0, alone, 0, c + " n=1 threads=" + pool.threads() + " with the other row streams");
             for (int n = 1; n <= MAX_N; n++) {
                 float[] y = new float[n * ROWS];
                 Matmul.matmul(w, x, n, y, pool);
@@ -56,6 +64,17 @@ class BatchInvarianceTest {
                 Matmul.matmul(w, reversed, n, y, pool);
                 for (int j = 0; j < n; j++) expectRow(reference, j, y, n - 1 - j, c + " reversed n=" + n + " threads=" + pool.threads());
             }
+        }
+    }
+
+    /** What {@code product} gives with the n = 1 kernels reading the other {@link RowStreams} shape. */
+    static float[] withOtherRowStreams(Supplier<float[]> product) {
+        boolean before = RowStreams.fourRows();
+        RowStreams.setFourRows(!before);
+        try {
+            return product.get();
+        } finally {
+            RowStreams.setFourRows(before);
         }
     }
 

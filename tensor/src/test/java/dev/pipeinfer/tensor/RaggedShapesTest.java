@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * width (a tail of single products) or of the 512-column tile (a short last tile), row counts that leave
  * a ragged last group of four, and every batch size up to nine. Both results must hold: the product
  * agrees with the scalar reference, and row j of Y has the same bits whatever the batch (the fused n = 1
- * kernels against the tiled ones).
+ * kernels against the tiled ones) and whichever {@link RowStreams} shape reads it.
  */
 class RaggedShapesTest {
     /** ... and past F16's n = 1 piece of 2048 columns, with a tail in the last piece. */
@@ -51,6 +51,17 @@ class RaggedShapesTest {
         float[] single = new float[maxN * ROWS];
         for (int j = 0; j < maxN; j++) Matmul.matmul(w, x, j * k, 1, single, j * ROWS, one);
         MatmulTest.assertClose(exact, single, 1e-5, type + " k=" + k + " n=1");
+        float[] otherStreams = BatchInvarianceTest.withOtherRowStreams(() -> {
+            float[] y = new float[maxN * ROWS];
+            for (int j = 0; j < maxN; j++) Matmul.matmul(w, x, j * k, 1, y, j * ROWS, one);
+            return y;
+        });
+        for (int i = 0; i < single.length; i++) {
+            if (Float.floatToRawIntBits(otherStreams[i]) != Float.floatToRawIntBits(single[i])) {
+                fail(type + " k=" + k + " n=1: y[" + i / ROWS + "][" + i % ROWS + "] = " + otherStreams[i]
+                        + " reading " + (RowStreams.fourRows() ? "one row" : "four rows") + " at a time, " + single[i] + " otherwise");
+            }
+        }
 
         for (ComputePool pool : new ComputePool[] {one, two}) {
             for (int n = 2; n <= maxN; n++) {

@@ -1,0 +1,68 @@
+package dev.pipeinfer.tensor;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * How the n = 1 kernels of Q8_0, F16 and BF16 walk the weight rows: one row at a time (one sequential
+ * memory stream, two FMA chains) or four rows side by side (four streams, eight chains). The results have
+ * the same bits either way (each row keeps {@link Dot}'s order); which one reads memory faster depends on
+ * the machine's prefetchers, and the two machines this project ran on disagree:
+ * <ul>
+ *   <li>AMD Zen 5 EPYC (2 vCPUs): one row wins. Q8_0 JMH 5632x2048, calls/s four rows -> one: 821 ->
+ *       1100-1133 on 1 thread, 1535 -> 1801-1930 on 2; a 1.1B Q8_0 decode 13.5 -> 20.1 tokens/s on 2.</li>
+ *   <li>Intel Xeon (Sapphire Rapids class, 2 vCPUs at 2.6 GHz): four rows win. A 1.1B Q8_0 decode, four
+ *       interleaved pairs, one row -> four: 4.1-4.8 -> 4.7-5.7 tokens/s on 1 thread, 7.3-7.9 -> 8.8-9.6 on
+ *       2.</li>
+ * </ul>
+ * So Intel CPUs (vendor GenuineIntel in /proc/cpuinfo) get four rows and every other CPU one;
+ * {@code -Dpipeinfer.rowStreams=1|4} overrides the guess.
+ */
+final class RowStreams {
+    private RowStreams() {}
+
+    private static volatile boolean fourRows = initial();
+
+    /** Whether the n = 1 kernels named above read four weight rows side by side. */
+    static boolean fourRows() {
+        return fourRows;
+    }
+
+    /** For tests, which check that both shapes give the same bits. */
+    static void setFourRows(boolean four) {
+        fourRows = four;
+    }
+
+    private static boolean initial() {
+        String forced = System.getProperty("pipeinfer.rowStreams");
+        if (forced != null) {
+            switch (forced.trim()) {
+                case "1": return false;
+                case "4": return true;
+                default: // a tuning knob: say so and keep the guess rather than stop the run
+                    System.err.println("pipeinfer: ignoring -Dpipeinfer.rowStreams=" + forced + " (it takes 1 or 4)");
+            }
+        }
+        return "genuineintel".equals(cpuVendor());
+    }
+
+    /** The first vendor_id of /proc/cpuinfo in lower case, or "" where there is none (not Linux, not x86). */
+    private static String cpuVendor() {
+        Path cpuinfo = Path.of("/proc/cpuinfo");
+        if (!Files.isReadable(cpuinfo)) return "";
+        try (BufferedReader in = Files.newBufferedReader(cpuinfo)) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.startsWith("vendor_id")) {
+                    int colon = line.indexOf(':');
+                    return colon < 0 ? "" : line.substring(colon + 1).trim().toLowerCase(Locale.ROOT);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return ""; // a tuning guess only: the default shape is always correct
+        }
+        return "";
+    }
+}
