@@ -59,16 +59,18 @@ final class LaneSums {
     }
 
     /**
-     * Lanes [0, rows) of {@code sums} into {@code y[at ..]}. A masked store whose 16 lanes would reach past
-     * the array is legal, but C2 compiles it to a slow lane-by-lane path that showed in JFR profiles of a
-     * small model's decode (dim 64: every fourth row group ends an array), so those few go one by one.
+     * Lanes [0, rows) of {@code sums} into {@code y[at ..]}: four lanes as one 128-bit store, fewer one by one.
+     * A masked 16-lane store cost 10 % of a draft-sized model's decode in JFR (dim 64: a store per four
+     * outputs), and where its lanes reach past the array C2 compiles it lane by lane.
      */
     static void store(FloatVector sums, int rows, float[] y, int at) {
-        if (at + LANES <= y.length) {
-            sums.intoArray(y, at, F.indexInRange(0, rows));
+        if (rows == 4) {
+            ((FloatVector) sums.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(y, at);
             return;
         }
-        for (int i = 0; i < rows; i++) y[at + i] = sums.lane(i);
+        y[at] = sums.lane(0);
+        if (rows > 1) y[at + 1] = sums.lane(1);
+        if (rows > 2) y[at + 2] = sums.lane(2);
     }
 
     /** {@link #ofFourRows} of the four accumulators stored at {@code acc[a]}, {@code acc[a + 16]}, ... */
