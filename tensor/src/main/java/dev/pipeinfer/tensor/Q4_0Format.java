@@ -92,45 +92,60 @@ public final class Q4_0Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
+        if (w.cols / QK >= FOUR_ROWS_FROM) fourRowsAtATime(w, x, xOffset, y, yOffset, from, to, scratch);
+        else twoRowsAtATime(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
+    }
+
+    /**
+     * The loops are methods of their own: as one method they were too big for C1's register allocator ("out of
+     * virtual registers"), and a method that only ever ran short calls then stayed in tier-2 code, where vector
+     * operations are not intrinsified: JMH with the weights in cache, 64x256 n = 1 4968 -> 428977 calls/s and
+     * 256x256 1235 -> 127347 after the split (larger shapes were rescued by an on-stack-replaced C2 loop).
+     */
+    private static void fourRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                                        KernelScratch scratch) {
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
         float[] lanes = scratch.lanes;
-        if (blocks >= FOUR_ROWS_FROM) {
-            long lastByte = w.rowOffset(w.rows) - 1;
-            int touched = 0;
-            for (int r0 = from; r0 < to; r0 += 4) {
-                int rows = Math.min(4, to - r0);
-                long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
-                long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + rows - 1);
-                long next = w.rowOffset(Math.min(r0 + 4, w.rows - 1)); // the next group, 4 x the row bytes long
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                for (int b = 0; b < blocks; b++) {
-                    long o = (long) b * BLOCK_BYTES;
-                    int xi = xOffset + b * QK;
-                    touched += RowPrefetch.touch(s, next + 4 * o, lastByte);
-                    FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
-                    IntVector t0 = table(s, w0 + o), q0 = nibbleBytes(s, w0 + o);
-                    IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
-                    IntVector t2 = table(s, w2 + o), q2 = nibbleBytes(s, w2 + o);
-                    IntVector t3 = table(s, w3 + o), q3 = nibbleBytes(s, w3 + o);
-                    a0 = q0.selectFrom(t0).reinterpretAsFloats().fma(xlo, a0);
-                    a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
-                    a2 = q2.selectFrom(t2).reinterpretAsFloats().fma(xlo, a2);
-                    a3 = q3.selectFrom(t3).reinterpretAsFloats().fma(xlo, a3);
-                    c0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, c0);
-                    c1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, c1);
-                    c2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xhi, c2);
-                    c3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xhi, c3);
-                }
-                a0.add(c0).intoArray(lanes, 0);
-                a1.add(c1).intoArray(lanes, 16);
-                a2.add(c2).intoArray(lanes, 32);
-                a3.add(c3).intoArray(lanes, 48);
-                finishRows(lanes, y, yOffset + r0, rows);
+        long lastByte = w.rowOffset(w.rows) - 1;
+        int touched = 0;
+        for (int r0 = from; r0 < to; r0 += 4) {
+            int rows = Math.min(4, to - r0);
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
+            long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + rows - 1);
+            long next = w.rowOffset(Math.min(r0 + 4, w.rows - 1)); // the next group, 4 x the row bytes long
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                touched += RowPrefetch.touch(s, next + 4 * o, lastByte);
+                FloatVector xlo = FloatVector.fromArray(F, x, xi), xhi = FloatVector.fromArray(F, x, xi + 16);
+                IntVector t0 = table(s, w0 + o), q0 = nibbleBytes(s, w0 + o);
+                IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
+                IntVector t2 = table(s, w2 + o), q2 = nibbleBytes(s, w2 + o);
+                IntVector t3 = table(s, w3 + o), q3 = nibbleBytes(s, w3 + o);
+                a0 = q0.selectFrom(t0).reinterpretAsFloats().fma(xlo, a0);
+                a1 = q1.selectFrom(t1).reinterpretAsFloats().fma(xlo, a1);
+                a2 = q2.selectFrom(t2).reinterpretAsFloats().fma(xlo, a2);
+                a3 = q3.selectFrom(t3).reinterpretAsFloats().fma(xlo, a3);
+                c0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xhi, c0);
+                c1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xhi, c1);
+                c2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xhi, c2);
+                c3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xhi, c3);
             }
-            scratch.prefetched = touched;
-            return;
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 16);
+            a2.add(c2).intoArray(lanes, 32);
+            a3.add(c3).intoArray(lanes, 48);
+            finishRows(lanes, y, yOffset + r0, rows);
         }
+        scratch.prefetched = touched;
+    }
+
+    private static void twoRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                                       float[] lanes) {
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
         for (int r0 = from; r0 < to; r0 += 2) {
             int rows = Math.min(2, to - r0);
             long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + rows - 1);
