@@ -106,7 +106,6 @@ public final class Q4_0Format extends TensorFormat {
                                         KernelScratch scratch) {
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
-        float[] lanes = scratch.lanes;
         long lastByte = w.rowOffset(w.rows) - 1;
         int touched = 0;
         for (int r0 = from; r0 < to; r0 += 4) {
@@ -133,11 +132,7 @@ public final class Q4_0Format extends TensorFormat {
                 c2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xhi, c2);
                 c3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xhi, c3);
             }
-            a0.add(c0).intoArray(lanes, 0);
-            a1.add(c1).intoArray(lanes, 16);
-            a2.add(c2).intoArray(lanes, 32);
-            a3.add(c3).intoArray(lanes, 48);
-            finishRows(lanes, y, yOffset + r0, rows);
+            LaneSums.store(LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)), rows, y, yOffset + r0);
         }
         scratch.prefetched = touched;
     }
