@@ -170,17 +170,26 @@ final class BenchCommand implements Callable<Integer> {
 
     /** n tokens one at a time from an empty cache, each the argmax of the previous logits (llama-bench's tg). */
     private Row decode(LayerSlice slice, int firstToken, int threads, long weightBytesPerToken) {
-        warmUp(() -> decodeRun(slice, firstToken, Math.min(genTokens, 2)));
-        double seconds = median(repeat, () -> decodeRun(slice, firstToken, genTokens));
+        // Warm up over the whole context range, not only its first positions, and for longer than the
+        // other tests: the attention loops at later positions are compiled from their own profile, and
+        // the compiler shares the cores (stories260K, -n 128 -r 5: 2400 tokens/s after two-token warm-up
+        // runs, 1300-2600 after 0.5-1 s of whole runs, 11300-12900 after 2-4 s, 12450 at -r 40). A run
+        // stops early once the warm-up time is up, so that a large model's warm-up is one partial run.
+        long warmUntil = System.nanoTime() + DECODE_WARM_UP.toNanos();
+        do {
+            decodeRun(slice, firstToken, genTokens, warmUntil);
+        } while (System.nanoTime() < warmUntil);
+        double seconds = median(repeat, () -> decodeRun(slice, firstToken, genTokens, Long.MAX_VALUE));
         double tokensPerS = genTokens / seconds;
         return new Row("decode", threads, genTokens, tokensPerS, seconds * 1e3 / genTokens, null, null,
                 weightBytesPerToken * tokensPerS / 1e9, repeat, ProcessMemory.loadAverage());
     }
 
-    private static void decodeRun(LayerSlice slice, int firstToken, int count) {
+    /** Decodes {@code count} tokens from an empty cache, or fewer (at least two) once {@code stopAfter} (nanoTime) has passed. */
+    private static void decodeRun(LayerSlice slice, int firstToken, int count, long stopAfter) {
         slice.kvCache().clear();
         int token = firstToken;
-        for (int pos = 0; pos < count; pos++) {
+        for (int pos = 0; pos < count && (pos < 2 || System.nanoTime() - stopAfter < 0); pos++) {
             SliceOutput out = slice.forward(Batch.sequence(new int[] {token}, pos, 0, false));
             token = Sampler.argmax(out.data(), 0, out.width());
         }
@@ -245,6 +254,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static final Duration WARM_UP = Duration.ofMillis(500);
+    private static final Duration DECODE_WARM_UP = Duration.ofSeconds(2);
 
     private static double median(int repetitions, Runnable run) {
         double[] seconds = new double[repetitions];
