@@ -183,14 +183,16 @@ public abstract sealed class TensorFormat
         }
     }
 
-    /** Weights decoded at a time by {@link #oneRowDecoded}: 8 KiB of floats, beside 8 KiB of activations in L1. */
+    /** Weights decoded at a time per row by {@link #oneRowDecoded}: two rows' pieces (16 KiB of floats) beside 8 KiB of activations in L1. */
     static final int PIECE = 2048;
 
     /**
-     * n = 1 for formats without a fused kernel: one row at a time, decoded ({@link #decodeRow}) in pieces
-     * of {@link #PIECE} weights, each piece fed to the two accumulators in the order of {@link Dot}, the
-     * tail (k mod 16) added last. The weights are read as one sequential stream, which the hardware
-     * prefetcher follows; the tiled path converts four rows' tiles side by side.
+     * n = 1 for formats without a fused kernel: rows decoded ({@link #decodeRow}) in pieces of {@link #PIECE}
+     * weights and fed to two accumulators each in the order of {@link Dot}, the tail (k mod 16) added last.
+     * Rows go in adjacent pairs, the two decoded one after the other, so the weights are still read as one
+     * sequential stream (which the hardware prefetcher follows; the tiled path converts four rows' tiles side
+     * by side), while the products run on four independent FMA chains: one row's two chains held the dot
+     * product to the FMA latency, as long as decoding the row.
      */
     final void oneRowDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
                              KernelScratch scratch) {
@@ -198,26 +200,61 @@ public abstract sealed class TensorFormat
             Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
             return;
         }
+        int r = from;
+        for (; r + 2 <= to; r += 2) twoRowsDecoded(w, x, xOffset, y, yOffset + r, r, scratch);
+        if (r < to) oneRowDecoded(w, x, xOffset, y, yOffset + r, r, scratch);
+    }
+
+    private void twoRowsDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, KernelScratch scratch) {
         int k = w.cols, whole = k - k % LANES;
         float[] row = scratch.piece, lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            FloatVector even = FloatVector.zero(F), odd = even;
-            int last = 0;
-            for (int t0 = 0; t0 < k; t0 += PIECE) {
-                int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
-                decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
-                int i = 0, xi = xOffset + t0;
-                for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
-                    even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
-                    odd = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xi + i + LANES), odd);
-                }
-                if (i < chunksEnd) even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
-                last = t0;
+        FloatVector even = FloatVector.zero(F), odd = even, even2 = even, odd2 = even;
+        int last = 0;
+        for (int t0 = 0; t0 < k; t0 += PIECE) {
+            int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
+            decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
+            decodeRow(w.data, w.rowOffset(r + 1) + type.rowBytes(t0), row, PIECE, len);
+            int i = 0, xi = xOffset + t0;
+            for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
+                FloatVector xe = FloatVector.fromArray(F, x, xi + i), xo = FloatVector.fromArray(F, x, xi + i + LANES);
+                even = FloatVector.fromArray(F, row, i).fma(xe, even);
+                odd = FloatVector.fromArray(F, row, i + LANES).fma(xo, odd);
+                even2 = FloatVector.fromArray(F, row, PIECE + i).fma(xe, even2);
+                odd2 = FloatVector.fromArray(F, row, PIECE + i + LANES).fma(xo, odd2);
             }
-            even.add(odd).intoArray(lanes, 0);
-            // the tail's weights are still in the last piece, at whole - last
-            y[yOffset + r] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
+            if (i < chunksEnd) {
+                FloatVector xe = FloatVector.fromArray(F, x, xi + i);
+                even = FloatVector.fromArray(F, row, i).fma(xe, even);
+                even2 = FloatVector.fromArray(F, row, PIECE + i).fma(xe, even2);
+            }
+            last = t0;
         }
+        even.add(odd).intoArray(lanes, 0);
+        even2.add(odd2).intoArray(lanes, LANES);
+        // the tails' weights are still in the last pieces, at whole - last
+        y[at] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
+        y[at + 1] = Dot.addTail(LaneSums.of(lanes, LANES), row, PIECE + whole - last, x, xOffset + whole, k - whole);
+    }
+
+    private void oneRowDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, KernelScratch scratch) {
+        int k = w.cols, whole = k - k % LANES;
+        float[] row = scratch.piece, lanes = scratch.lanes;
+        FloatVector even = FloatVector.zero(F), odd = even;
+        int last = 0;
+        for (int t0 = 0; t0 < k; t0 += PIECE) {
+            int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
+            decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
+            int i = 0, xi = xOffset + t0;
+            for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
+                even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
+                odd = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xi + i + LANES), odd);
+            }
+            if (i < chunksEnd) even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
+            last = t0;
+        }
+        even.add(odd).intoArray(lanes, 0);
+        // the tail's weights are still in the last piece, at whole - last
+        y[at] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
     }
 
     /**
