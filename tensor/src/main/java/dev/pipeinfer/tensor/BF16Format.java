@@ -43,7 +43,7 @@ public final class BF16Format extends TensorFormat {
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (RowStreams.fourRows()) super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
-        else oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
+        else rowPairsDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
     }
 
     @Override

@@ -22,7 +22,7 @@ public final class F16Format extends TensorFormat {
 
     /**
      * n = 1 where one sequential weight stream suits the machine ({@link RowStreams}): through
-     * {@link #oneRowDecoded}, else the tiled path's four rows side by side. JMH 5632x2048, calls/s, interleaved
+     * {@link #rowPairsDecoded}, else the tiled path's four rows side by side. JMH 5632x2048, calls/s, interleaved
      * runs: Zen 5 EPYC one row 517-556 vs tiled 321-437 on 1 thread, 646-999 vs 519-665 on 2; Xeon (2.6 GHz)
      * one row 240-249 vs tiled 274-314 on 1 thread, 384-455 vs 520-561 on 2. Decoding rows in adjacent pairs
      * (four FMA chains instead of two) then took the Zen 5 from 0.14-0.22 to 0.09-0.13 ns per weight with
@@ -32,7 +32,7 @@ public final class F16Format extends TensorFormat {
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         if (RowStreams.fourRows()) super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
-        else oneRowDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
+        else rowPairsDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
     }
 
     @Override

@@ -183,7 +183,7 @@ public abstract sealed class TensorFormat
         }
     }
 
-    /** Weights decoded at a time per row by {@link #oneRowDecoded}: two rows' pieces (16 KiB of floats) beside 8 KiB of activations in L1. */
+    /** Weights decoded at a time per row by {@link #rowPairsDecoded}: two rows' pieces (16 KiB of floats) beside 8 KiB of activations in L1. */
     static final int PIECE = 2048;
 
     /**
@@ -194,18 +194,18 @@ public abstract sealed class TensorFormat
      * by side), while the products run on four independent FMA chains: one row's two chains held the dot
      * product to the FMA latency, as long as decoding the row.
      */
-    final void oneRowDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+    final void rowPairsDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
                              KernelScratch scratch) {
         if (LANES != 16) { // (measured on 16 lanes only)
             Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
             return;
         }
-        int r = from;
-        for (; r + 2 <= to; r += 2) twoRowsDecoded(w, x, xOffset, y, yOffset + r, r, scratch);
-        if (r < to) oneRowDecoded(w, x, xOffset, y, yOffset + r, r, scratch);
+        for (int r = from; r < to; r += 2) twoRowsDecoded(w, x, xOffset, y, yOffset + r, r, Math.min(2, to - r), scratch);
     }
 
-    private void twoRowsDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, KernelScratch scratch) {
+    /** Rows r and r + 1 (row r twice when {@code rows} is 1, as a range's last odd row: only its result is stored). */
+    private void twoRowsDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, int rows,
+                                KernelScratch scratch) {
         int k = w.cols, whole = k - k % LANES;
         float[] row = scratch.piece, lanes = scratch.lanes;
         FloatVector even = FloatVector.zero(F), odd = even, even2 = even, odd2 = even;
@@ -213,7 +213,7 @@ public abstract sealed class TensorFormat
         for (int t0 = 0; t0 < k; t0 += PIECE) {
             int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
             decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
-            decodeRow(w.data, w.rowOffset(r + 1) + type.rowBytes(t0), row, PIECE, len);
+            decodeRow(w.data, w.rowOffset(r + rows - 1) + type.rowBytes(t0), row, PIECE, len);
             int i = 0, xi = xOffset + t0;
             for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
                 FloatVector xe = FloatVector.fromArray(F, x, xi + i), xo = FloatVector.fromArray(F, x, xi + i + LANES);
@@ -233,28 +233,7 @@ public abstract sealed class TensorFormat
         even2.add(odd2).intoArray(lanes, LANES);
         // the tails' weights are still in the last pieces, at whole - last
         y[at] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
-        y[at + 1] = Dot.addTail(LaneSums.of(lanes, LANES), row, PIECE + whole - last, x, xOffset + whole, k - whole);
-    }
-
-    private void oneRowDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, KernelScratch scratch) {
-        int k = w.cols, whole = k - k % LANES;
-        float[] row = scratch.piece, lanes = scratch.lanes;
-        FloatVector even = FloatVector.zero(F), odd = even;
-        int last = 0;
-        for (int t0 = 0; t0 < k; t0 += PIECE) {
-            int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
-            decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
-            int i = 0, xi = xOffset + t0;
-            for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
-                even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
-                odd = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xi + i + LANES), odd);
-            }
-            if (i < chunksEnd) even = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xi + i), even);
-            last = t0;
-        }
-        even.add(odd).intoArray(lanes, 0);
-        // the tail's weights are still in the last piece, at whole - last
-        y[at] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
+        if (rows == 2) y[at + 1] = Dot.addTail(LaneSums.of(lanes, LANES), row, PIECE + whole - last, x, xOffset + whole, k - whole);
     }
 
     /**
