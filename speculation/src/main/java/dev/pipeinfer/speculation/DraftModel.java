@@ -12,9 +12,6 @@ import dev.pipeinfer.transformer.kv.SequenceSet;
 import dev.pipeinfer.transformer.model.ModelConfig;
 import dev.pipeinfer.transformer.sampling.Sampler;
 import dev.pipeinfer.transformer.sampling.SamplingParams;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -56,6 +53,7 @@ public final class DraftModel implements AutoCloseable {
     private SplittableRandom random = new SplittableRandom(0);
     private final int[] ids;
     private final float[] probs;
+    private final float[] softmaxScratch;
     private volatile long busyNanos;
 
     private DraftModel(GgufFile file, ComputePool pool, LayerSlice slice) {
@@ -65,6 +63,7 @@ public final class DraftModel implements AutoCloseable {
         this.vocab = slice.config().vocabSize();
         this.ids = new int[vocab];
         this.probs = new float[vocab];
+        this.softmaxScratch = new float[vocab];
         this.sampler = new Sampler(sampling, vocab);
         this.thread = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("draft").factory());
     }
@@ -226,7 +225,7 @@ public final class DraftModel implements AutoCloseable {
                         b.active = false;
                         continue;
                     }
-                    Confidence c = confidence(b.logits);
+                    Confidence c = confidence(b.logits, softmaxScratch);
                     if (c.p1 < request.cutoff()) {
                         b.active = false;
                         continue;
@@ -336,6 +335,11 @@ public final class DraftModel implements AutoCloseable {
     }
 
     static Confidence confidence(float[] logits) {
+        return confidence(logits, new float[logits.length]);
+    }
+
+    /** {@link #confidence(float[])} with {@code scratch} (at least as long as the logits) for the exponentials. */
+    static Confidence confidence(float[] logits, float[] scratch) {
         int top1 = 0, top2 = -1;
         for (int v = 1; v < logits.length; v++) {
             if (logits[v] > logits[top1]) {
@@ -349,18 +353,11 @@ public final class DraftModel implements AutoCloseable {
         // The softmax denominator over the whole vocabulary, once per draft step: with Math.exp per logit it
         // was a tenth of a small draft model's step.
         float max = logits[top1];
-        FloatVector sums = FloatVector.zero(F);
-        for (int v = 0; v < logits.length; v += F.length()) {
-            VectorMask<Float> in = F.indexInRange(v, logits.length);
-            FloatVector e = Exponential.exp(FloatVector.fromArray(F, logits, v, in).sub(max));
-            sums = sums.add(e, in);
-        }
+        Exponential.expShifted(logits, logits.length, max, scratch);
         double sum = 0;
-        for (int lane = 0; lane < F.length(); lane++) sum += sums.lane(lane);
+        for (int v = 0; v < logits.length; v++) sum += scratch[v];
         return new Confidence(top1, (float) (1 / sum), top2, (float) (Exponential.exp(logits[top2] - max) / sum));
     }
-
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     @Override
     public void close() {

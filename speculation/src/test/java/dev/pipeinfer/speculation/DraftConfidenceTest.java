@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The draft's confidence: its two best tokens and their softmax probabilities, as a plain softmax in double
- * gives them, to 1e-5 relative (the sum runs in float lanes; the probabilities only meet cutoffs like 0.2).
+ * gives them, to 1e-5 relative (the probabilities only meet cutoffs like 0.2).
  */
 class DraftConfidenceTest {
 

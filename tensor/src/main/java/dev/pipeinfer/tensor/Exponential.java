@@ -33,37 +33,44 @@ public final class Exponential {
 
     private Exponential() {}
 
-    /** e^x lane by lane, for x <= 0; 0 for x < -86. */
-    public static FloatVector exp(FloatVector x) {
-        VectorMask<Float> vanishing = x.compare(VectorOperators.LT, LOWEST);
-        FloatVector clamped = x.max(LOWEST);
-        FloatVector rounded = clamped.fma(LOG2_E, ROUNDER);
-        FloatVector n = rounded.sub(ROUNDER);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HIGH), clamped);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LOW), r);
-        FloatVector p = r.fma(1f / 5040, 1f / 720);
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        IntVector twoToN = ((IntVector) rounded.reinterpretAsInts()).sub(ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23);
-        FloatVector e = ((IntVector) p.reinterpretAsInts()).add(twoToN).reinterpretAsFloats();
-        return e.blend(0f, vanishing);
-    }
-
     /** s[j] = e^(s[j] - shift) for j in [0, count), with shift >= every s[j]. */
     public static void expShifted(float[] s, int count, float shift) {
-        int j = 0;
-        for (; j + LANES <= count; j += LANES) {
-            exp(FloatVector.fromArray(F, s, j).sub(shift)).intoArray(s, j);
-        }
-        if (j < count) {
-            VectorMask<Float> tail = F.indexInRange(j, count);
-            exp(FloatVector.fromArray(F, s, j, tail).sub(shift)).intoArray(s, j, tail);
+        expShifted(s, count, shift, s);
+    }
+
+    /**
+     * dst[j] = e^(src[j] - shift) for j in [0, count), with shift >= every src[j] (dst may be src).
+     *
+     * <p>The vector exponential is written out in this loop rather than kept in a helper taking and returning
+     * a vector: such a helper was not always inlined (C2 gave up on it inside the attention with
+     * NodeCountInliningCutoff), and then every call boxed its argument and its result; JFR counted over
+     * 100 MB/s of that garbage on the stage and draft threads of a stories260K {@code bench-modes} run. The
+     * blend takes a vector constant, not a scalar: the scalar form goes through a call inside the Vector API
+     * whose type profile the whole JVM shares, and that blend, too, was found boxed.
+     */
+    public static void expShifted(float[] src, int count, float shift, float[] dst) {
+        for (int j = 0; j < count; j += LANES) {
+            VectorMask<Float> lanes = F.indexInRange(j, count); // all but at the end
+            FloatVector x = FloatVector.fromArray(F, src, j, lanes).sub(shift);
+            VectorMask<Float> vanishing = x.compare(VectorOperators.LT, LOWEST);
+            FloatVector clamped = x.max(LOWEST);
+            FloatVector rounded = clamped.fma(LOG2_E, ROUNDER);
+            FloatVector n = rounded.sub(ROUNDER);
+            FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HIGH), clamped);
+            r = n.fma(FloatVector.broadcast(F, -LN2_LOW), r);
+            FloatVector p = r.fma(1f / 5040, 1f / 720);
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
+            p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
+            p = p.fma(r, FloatVector.broadcast(F, 0.5f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            IntVector twoToN = ((IntVector) rounded.reinterpretAsInts()).sub(ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23);
+            ((IntVector) p.reinterpretAsInts()).add(twoToN).reinterpretAsFloats().blend(ZERO, vanishing).intoArray(dst, j, lanes);
         }
     }
+
+    private static final FloatVector ZERO = FloatVector.zero(F);
 
     /** The same function one value at a time (the reference the tests hold the vector form to). */
     public static float exp(float x) {

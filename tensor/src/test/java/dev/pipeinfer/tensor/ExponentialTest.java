@@ -53,4 +53,22 @@ class ExponentialTest {
             }
         }
     }
+
+    @Test
+    void theFormWithADestinationLeavesItsSourceAloneAndGivesTheSameBits() {
+        SplittableRandom random = new SplittableRandom(9);
+        for (int count : new int[]{0, 1, 15, 16, 17, 512, 515}) {
+            float[] src = new float[count], dst = new float[count + 3];
+            for (int j = 0; j < count; j++) src[j] = (float) (random.nextGaussian() * 8);
+            float max = 10f;
+            float[] before = src.clone();
+            Exponential.expShifted(src, count, max, dst);
+            for (int j = 0; j < count; j++) {
+                assertEquals(Float.floatToRawIntBits(before[j]), Float.floatToRawIntBits(src[j]), "source changed at " + j);
+                assertEquals(Float.floatToRawIntBits(Exponential.exp(src[j] - max)), Float.floatToRawIntBits(dst[j]),
+                        "count " + count + ", value " + j);
+            }
+            for (int j = count; j < dst.length; j++) assertEquals(0f, dst[j], "written past count at " + j);
+        }
+    }
 }

@@ -223,9 +223,16 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         growScratch(size);
     }
 
+    /**
+     * Score rows with one vector of room past the longest plan: softmax's masked last vector then stays inside
+     * the array, where C2 compiles it as one masked access (past the end, lane by lane).
+     */
     private void ensureScores(int longest) {
-        for (int w = 0; w < scores.length; w++) if (scores[w].length < longest) scores[w] = new float[Math.max(longest, 64)];
+        int size = Math.max(longest, 64) + SCORE_SLACK;
+        for (int w = 0; w < scores.length; w++) if (scores[w].length < size) scores[w] = new float[size];
     }
+
+    private static final int SCORE_SLACK = jdk.incubator.vector.FloatVector.SPECIES_MAX.length();
 
     /** Attention for slice layer {@code layer}: q rows are rotated, K/V already written. */
     protected final void attend(int layer, float[] q, float[] out) {
