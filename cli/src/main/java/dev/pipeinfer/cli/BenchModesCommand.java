@@ -32,8 +32,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench-modes",
         description = {"Compare the decoding modes on one pipeline: tokens/s, time to first token, inter-token latency,",
-                "acceptance and cancelled runs (medians over --repeat runs after about three seconds of untimed",
-                "warm-up; greedy, end-of-text ignored), and how many cores the process kept busy (its CPU time",
+                "acceptance and cancelled runs (medians over --repeat runs after an untimed warm-up, see",
+                "--warm-up; greedy, end-of-text ignored), and how many cores the process kept busy (its CPU time",
                 "over the wall time, with the draft and any local stages)."},
         footer = {"", "Example:",
                 "  pipeinfer bench-modes --model testdata/models/stories260K.gguf --draft testdata/models/stories260K-Q4_0.gguf \\",
@@ -56,6 +56,12 @@ final class BenchModesCommand implements Callable<Integer> {
     @Option(names = "--repeat", paramLabel = "N", description = "Runs per mode; the table shows medians (default ${DEFAULT-VALUE}).")
     int repeat = 3;
 
+    @Option(names = "--warm-up", paramLabel = "SECONDS", description = {
+            "Untimed warm-up: every mode in turn for this long (each at least once), then each mode alone for",
+            "this long again right before its timed runs, so that the JIT has compiled that mode's paths",
+            "(default ${DEFAULT-VALUE})."})
+    double warmUpSeconds = 3;
+
     @Option(names = "--json", description = "Print {\"modes\": [metrics, ...]} instead of the table.")
     boolean json;
 
@@ -69,6 +75,7 @@ final class BenchModesCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (speculation.draft == null) throw new ErrorReporting.UsageError("bench-modes needs --draft FILE");
         if (repeat < 1 || tokens < 1) throw new ErrorReporting.UsageError("--repeat and -n must be at least 1");
+        if (!(warmUpSeconds >= 0 && warmUpSeconds <= 3600)) throw new ErrorReporting.UsageError("--warm-up must be in [0, 3600] seconds");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -78,21 +85,20 @@ final class BenchModesCommand implements Callable<Integer> {
             int[] ids = tokenizer.encode(prompt, true, false);
             GenerationRequest request = new GenerationRequest(ids, tokens, SamplingParams.greedy(), t -> false);
             int[] reference = null;
-            // Untimed warm-up, every mode in turn, at least once and for about three seconds in all: with a
-            // small model the JIT is still improving the paths after the first generations (stories260K,
-            // one warm-up round: pipeinfer / speculative 1.29x at --repeat 5, 1.42x at --repeat 15).
-            BenchCommand.warmUp(WARM_UP, () -> {
-                for (String mode : MODES) {
-                    try {
-                        SpeculationOptions.decoder(mode, target, draft, speculation.params()).generate(request, TokenListener.NONE);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException("interrupted while warming up", e);
-                    }
-                }
+            // Untimed warm-up, every mode in turn (so that the compiled code has seen all of them), then each mode
+            // alone right before its timed runs: with a small model the JIT is still compiling a mode's paths
+            // during its first generations, and on two cores the compiler thread takes CPU from the stages and
+            // the draft (stories260K over two 1 ms stages, 100 runs per mode after 3 s of the first warm-up only:
+            // medians of runs 1-15 against 16-100, speculative 1007 against 1053-1114 tokens/s, pipeinfer 1448
+            // against 1531-1727; the C2 thread busy 12-21 % of a core at run 10 and under 1 % at run 60).
+            Duration warmUp = Duration.ofMillis(Math.round(warmUpSeconds * 1000));
+            BenchCommand.warmUp(warmUp, () -> {
+                for (String mode : MODES) generateUntimed(SpeculationOptions.decoder(mode, target, draft, speculation.params()), request);
             });
             for (String mode : MODES) {
                 Decoder decoder = SpeculationOptions.decoder(mode, target, draft, speculation.params());
+                long warmUntil = System.nanoTime() + warmUp.toNanos();
+                while (System.nanoTime() < warmUntil) generateUntimed(decoder, request);
                 List<DecodeMetrics> runs = new ArrayList<>();
                 long cpuBefore = PROCESS.getProcessCpuTime(), wallBefore = System.nanoTime();
                 for (int r = 0; r < repeat; r++) {
@@ -124,7 +130,14 @@ final class BenchModesCommand implements Callable<Integer> {
         return ErrorReporting.OK;
     }
 
-    private static final Duration WARM_UP = Duration.ofSeconds(3);
+    private static void generateUntimed(Decoder decoder, GenerationRequest request) {
+        try {
+            decoder.generate(request, TokenListener.NONE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while warming up", e);
+        }
+    }
 
     /** Per metric, the median over the runs (counts too); the first run's map gives the keys. */
     static Map<String, Object> medians(List<DecodeMetrics> runs) {

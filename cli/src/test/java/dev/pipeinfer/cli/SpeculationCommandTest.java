@@ -51,7 +51,7 @@ class SpeculationCommandTest {
     @Test
     void benchModesPrintsOneRowPerModeAsJson() throws Exception {
         CommandRun r = CommandRun.of("bench-modes", "--model", STORIES, "--draft", DRAFT, "-n", "16", "--repeat", "1",
-                "--local-stages", "2", "--link-latency", "0.2", "--json");
+                "--local-stages", "2", "--link-latency", "0.2", "--warm-up", "0", "--json");
         assertEquals(0, r.status(), r.err());
         JsonNode modes = new ObjectMapper().readTree(r.out()).get("modes");
         assertEquals(3, modes.size());
