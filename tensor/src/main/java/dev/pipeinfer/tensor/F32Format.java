@@ -60,12 +60,15 @@ public final class F32Format extends TensorFormat {
                 a2 = load(s, w2 + 4L * i).fma(xv, a2);
                 a3 = load(s, w3 + 4L * i).fma(xv, a3);
             }
-            FloatVector sums = LaneSums.ofFourRows(a0.add(b0), a1.add(b1), a2.add(b2), a3.add(b3));
+            a0.add(b0).intoArray(lanes, 0);
+            a1.add(b1).intoArray(lanes, 16);
+            a2.add(b2).intoArray(lanes, 32);
+            a3.add(b3).intoArray(lanes, 48);
             if (whole == k) {
-                LaneSums.store(sums, rows, y, yOffset + r0);
+                LaneSums.sumFourRows(lanes, 0, y, yOffset + r0, rows);
                 continue;
             }
-            sums.intoArray(lanes, 0);
+            LaneSums.sumFourRows(lanes, 0, lanes, 0, 4);
             for (int r = 0; r < rows; r++) {
                 // the tail weights (fewer than 16) go beside the sums
                 MemorySegment.copy(s, LE_FLOAT, w.rowOffset(r0 + r) + 4L * whole, lanes, 64, k - whole);

@@ -39,7 +39,7 @@ final class LaneSums {
         return s;
     }
 
-    /** Whether {@link #ofFourRows} may be used (16 lanes). */
+    /** Whether {@link #sumFourRows} may be used (16 lanes). */
     static final boolean FOUR_ROWS = LANES == 16;
 
     private static final VectorMask<Float> UPPER_8 = FOUR_ROWS ? F.indexInRange(-8, 8) : null; // lanes 8-15
@@ -59,28 +59,22 @@ final class LaneSums {
     }
 
     /**
-     * Lanes [0, rows) of {@code sums} into {@code y[at ..]}: four lanes as one 128-bit store, fewer one by one.
-     * A masked 16-lane store cost 10 % of a draft-sized model's decode in JFR (dim 64: a store per four
-     * outputs), and where its lanes reach past the array C2 compiles it lane by lane.
+     * y[at + i] = {@link #of} the accumulator at {@code acc[a + 16 i ..]}, for i in [0, rows), rows <= 4 (16 lanes
+     * only; slots past {@code rows} may hold stale lanes, whose sums are not stored). {@code y} may be
+     * {@code acc}: every load happens before the store.
+     *
+     * <p>Arrays in, arrays out, and the whole reduction written out here, so that no vector crosses a call:
+     * the kernels passed their four accumulators to a helper taking vectors, which C2 did not inline once a
+     * kernel was big enough (NodeCountInliningCutoff), and then every call boxed four vectors and its result.
+     * JFR counted 0.9 GB/s of such garbage in a 1.1B Q4_0 decode on two threads. A kernel now stores its
+     * accumulators to scratch and calls this; whether or not this is inlined, nothing is boxed.
+     *
+     * <p>The stores: four lanes as one 128-bit store, fewer one by one (a masked 16-lane store cost 10 % of a
+     * draft-sized model's decode in JFR, and where its lanes reach past the array C2 compiles it lane by lane).
      */
-    static void store(FloatVector sums, int rows, float[] y, int at) {
-        if (rows == 4) {
-            ((FloatVector) sums.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(y, at);
-            return;
-        }
-        y[at] = sums.lane(0);
-        if (rows > 1) y[at + 1] = sums.lane(1);
-        if (rows > 2) y[at + 2] = sums.lane(2);
-    }
-
-    /** {@link #ofFourRows} of the four accumulators stored at {@code acc[a]}, {@code acc[a + 16]}, ... */
-    static FloatVector ofFourRows(float[] acc, int a) {
-        return ofFourRows(FloatVector.fromArray(F, acc, a), FloatVector.fromArray(F, acc, a + 16),
-                FloatVector.fromArray(F, acc, a + 32), FloatVector.fromArray(F, acc, a + 48));
-    }
-
-    /** Lanes 0-3 of the result are {@link #of} the four accumulators (16 lanes only). */
-    static FloatVector ofFourRows(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3) {
+    static void sumFourRows(float[] acc, int a, float[] y, int at, int rows) {
+        FloatVector r0 = FloatVector.fromArray(F, acc, a), r1 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector r2 = FloatVector.fromArray(F, acc, a + 32), r3 = FloatVector.fromArray(F, acc, a + 48);
         // Level 1, two rows per vector: [r0[i] + r0[i+8] (8) | r1[i] + r1[i+8] (8)].
         FloatVector b01 = r0.blend(r1.rearrange(ROTATE_8), UPPER_8).add(r1.blend(r0.rearrange(ROTATE_8), UPPER_8.not()));
         FloatVector b23 = r2.blend(r3.rearrange(ROTATE_8), UPPER_8).add(r3.blend(r2.rearrange(ROTATE_8), UPPER_8.not()));
@@ -90,6 +84,13 @@ final class LaneSums {
         // Level 3: [c0[i] + c0[i+2] (2) | c1 .. | c2 .. | c3 ..] in lanes 0-7.
         FloatVector d = c.rearrange(FIRST_2S).add(c.rearrange(SECOND_2S));
         // Level 4: lane r = d_r[0] + d_r[1].
-        return d.rearrange(EVENS).add(d.rearrange(ODDS));
+        FloatVector sums = d.rearrange(EVENS).add(d.rearrange(ODDS));
+        if (rows == 4) {
+            ((FloatVector) sums.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(y, at);
+            return;
+        }
+        y[at] = sums.lane(0);
+        if (rows > 1) y[at + 1] = sums.lane(1);
+        if (rows > 2) y[at + 2] = sums.lane(2);
     }
 }

@@ -160,12 +160,11 @@ public final class Matmul {
             for (int j = 0; j < n; j++) {
                 Dot.combine(acc, j * Dot.SLOTS, combined, 0);
                 if (LaneSums.FOUR_ROWS) {
-                    FloatVector sums = LaneSums.ofFourRows(combined, 0);
                     if (whole == k) {
-                        LaneSums.store(sums, rowsHere, y, yOffset + j * m + r0);
+                        LaneSums.sumFourRows(combined, 0, y, yOffset + j * m + r0, rowsHere);
                         continue;
                     }
-                    sums.intoArray(combined, 64);
+                    LaneSums.sumFourRows(combined, 0, combined, 64, 4);
                     for (int i = 0; i < rowsHere; i++) {
                         y[yOffset + j * m + r0 + i] = Dot.addTail(combined[64 + i], tile, i * TILE + whole - lastTile,
                                 x, xOffset + j * k + whole, k - whole);

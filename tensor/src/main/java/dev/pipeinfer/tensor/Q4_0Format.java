@@ -105,6 +105,7 @@ public final class Q4_0Format extends TensorFormat {
     private static void fourRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
                                         KernelScratch scratch) {
         MemorySegment s = w.data;
+        float[] lanes = scratch.lanes;
         int blocks = w.cols / QK;
         long lastByte = w.rowOffset(w.rows) - 1;
         int touched = 0;
@@ -132,7 +133,11 @@ public final class Q4_0Format extends TensorFormat {
                 c2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xhi, c2);
                 c3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xhi, c3);
             }
-            LaneSums.store(LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)), rows, y, yOffset + r0);
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 16);
+            a2.add(c2).intoArray(lanes, 32);
+            a3.add(c3).intoArray(lanes, 48);
+            LaneSums.sumFourRows(lanes, 0, y, yOffset + r0, rows);
         }
         scratch.prefetched = touched;
     }
@@ -210,7 +215,11 @@ public final class Q4_0Format extends TensorFormat {
             c2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), c2);
             c3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), c3);
         }
-        LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)).intoArray(lanes, 0);
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 16);
+        a2.add(c2).intoArray(lanes, 32);
+        a3.add(c3).intoArray(lanes, 48);
+        LaneSums.sumFourRows(lanes, 0, lanes, 0, 4);
     }
 
     private static final FloatVector LEVELS = LANES == 16

@@ -66,11 +66,12 @@ public final class Q8_0Format extends TensorFormat {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        if (RowStreams.fourRows()) fourRowsAtATime(w, x, xOffset, y, yOffset, from, to);
+        if (RowStreams.fourRows()) fourRowsAtATime(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
         else oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q8_0Format::row);
     }
 
-    private static void fourRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to) {
+    private static void fourRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                                        float[] lanes) {
         MemorySegment s = w.data;
         int blocks = w.cols / QK;
         for (int r0 = from; r0 < to; r0 += 4) {
@@ -92,7 +93,11 @@ public final class Q8_0Format extends TensorFormat {
                 c2 = bytes(s, w2 + o + 18).mul(d2).fma(xhi, c2);
                 c3 = bytes(s, w3 + o + 18).mul(d3).fma(xhi, c3);
             }
-            LaneSums.store(LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)), rows, y, yOffset + r0);
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 16);
+            a2.add(c2).intoArray(lanes, 32);
+            a3.add(c3).intoArray(lanes, 48);
+            LaneSums.sumFourRows(lanes, 0, y, yOffset + r0, rows);
         }
     }
 
@@ -136,7 +141,11 @@ public final class Q8_0Format extends TensorFormat {
             c2 = hi.fma(FloatVector.fromArray(F, x, x2 + o + 16), c2);
             c3 = hi.fma(FloatVector.fromArray(F, x, x3 + o + 16), c3);
         }
-        LaneSums.ofFourRows(a0.add(c0), a1.add(c1), a2.add(c2), a3.add(c3)).intoArray(lanes, 0);
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 16);
+        a2.add(c2).intoArray(lanes, 32);
+        a3.add(c3).intoArray(lanes, 48);
+        LaneSums.sumFourRows(lanes, 0, lanes, 0, 4);
     }
 
     private static FloatVector bytes(MemorySegment s, long offset) {

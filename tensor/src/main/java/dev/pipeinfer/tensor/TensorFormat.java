@@ -103,7 +103,7 @@ public abstract sealed class TensorFormat
     /**
      * A fused batch kernel's work on one weight row against four activation rows starting at x0..x3 (the
      * last repeated when the batch has fewer): each block decoded once, fed into four pairs of accumulators
-     * in the n = 1 order; the four sums ({@link LaneSums#ofFourRows} of even + odd) left in {@code lanes[0..4)}.
+     * in the n = 1 order; the four sums ({@link LaneSums#sumFourRows} of even + odd) left in {@code lanes[0..4)}.
      */
     interface FourRowKernel {
         void row(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3, float[] lanes);
@@ -159,7 +159,7 @@ public abstract sealed class TensorFormat
             long row = w.rowOffset(r);
             scales.of(w.data, row, blocks, sc);
             kernel.row(w.data, row, blocks, sc, x, xOffset, x1, x2, x3, lanes);
-            LaneSums.ofFourRows(lanes, 0).intoArray(lanes, 64);
+            LaneSums.sumFourRows(lanes, 0, lanes, 64, 4);
             for (int i = 0; i < n; i++) y[yOffset + i * m + r] = lanes[64 + i];
         }
         return true;
@@ -242,7 +242,7 @@ public abstract sealed class TensorFormat
      */
     static void finishRows(float[] lanes, float[] y, int at, int rows) {
         if (LaneSums.FOUR_ROWS) { // (slots past `rows` hold stale lanes; their sums are not stored)
-            LaneSums.store(LaneSums.ofFourRows(lanes, 0), rows, y, at);
+            LaneSums.sumFourRows(lanes, 0, y, at, rows);
             return;
         }
         for (int i = 0; i < rows; i++) y[at + i] = LaneSums.of(lanes, i * Lanes.LANES);
