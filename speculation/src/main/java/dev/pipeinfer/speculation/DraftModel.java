@@ -334,11 +334,7 @@ public final class DraftModel implements AutoCloseable {
     record Confidence(int top1, float p1, int top2, float p2) {
     }
 
-    static Confidence confidence(float[] logits) {
-        return confidence(logits, new float[logits.length]);
-    }
-
-    /** {@link #confidence(float[])} with {@code scratch} (at least as long as the logits) for the exponentials. */
+    /** The {@link Confidence} of {@code logits}; {@code scratch} (at least as long) receives the exponentials. */
     static Confidence confidence(float[] logits, float[] scratch) {
         int top1 = 0, top2 = -1;
         for (int v = 1; v < logits.length; v++) {

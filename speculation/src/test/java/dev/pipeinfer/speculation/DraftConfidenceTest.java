@@ -27,7 +27,7 @@ class DraftConfidenceTest {
             double sum = 0;
             for (float l : logits) sum += Math.exp(l - logits[top1]);
 
-            DraftModel.Confidence c = DraftModel.confidence(logits);
+            DraftModel.Confidence c = DraftModel.confidence(logits, new float[logits.length]);
             assertEquals(top1, c.top1(), "vocabulary " + vocab);
             assertEquals(top2, c.top2(), "vocabulary " + vocab);
             assertEquals(1 / sum, c.p1(), 1e-5 / sum, "vocabulary " + vocab);

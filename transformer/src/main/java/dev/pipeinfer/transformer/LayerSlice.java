@@ -6,6 +6,7 @@ import dev.pipeinfer.tensor.Matmul;
 import dev.pipeinfer.tensor.WeightMatrix;
 import dev.pipeinfer.transformer.kv.KvCache;
 import dev.pipeinfer.transformer.model.ModelConfig;
+import jdk.incubator.vector.FloatVector;
 
 import java.util.Arrays;
 import java.util.function.BooleanSupplier;
@@ -232,7 +233,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         for (int w = 0; w < scores.length; w++) if (scores[w].length < size) scores[w] = new float[size];
     }
 
-    private static final int SCORE_SLACK = jdk.incubator.vector.FloatVector.SPECIES_MAX.length();
+    private static final int SCORE_SLACK = FloatVector.SPECIES_MAX.length();
 
     /** Attention for slice layer {@code layer}: q rows are rotated, K/V already written. */
     protected final void attend(int layer, float[] q, float[] out) {
