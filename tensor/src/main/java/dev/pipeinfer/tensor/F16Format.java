@@ -1,8 +1,20 @@
 package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import static dev.pipeinfer.tensor.Lanes.F;
+import static dev.pipeinfer.tensor.Lanes.I;
+import static dev.pipeinfer.tensor.Lanes.LANES;
+import static dev.pipeinfer.tensor.Lanes.S;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 
 /** F16: IEEE binary16, little-endian, no blocks. Conversion in both directions is exact / round-to-nearest-even. */
 public final class F16Format extends TensorFormat {
@@ -11,9 +23,8 @@ public final class F16Format extends TensorFormat {
     }
 
     /**
-     * Also the fast path ({@link #decodeRow} is not overridden): C2 turns this loop into vcvtph2ps over 16
-     * lanes, about four times the speed of rebuilding the float bits with Vector API integer operations
-     * (the Vector API has no half-float conversion).
+     * Also the tiled path's decoder ({@link #decodeRow} is not overridden): C2 turns this loop into vcvtph2ps
+     * over 16 lanes (the Vector API has no half-float conversion), 0.042 ns per weight on the Zen 4 EPYC.
      */
     @Override
     public void dequantizeRow(MemorySegment src, long offset, float[] dst, int dstOffset, int k) {
@@ -21,18 +32,103 @@ public final class F16Format extends TensorFormat {
     }
 
     /**
-     * n = 1 where one sequential weight stream suits the machine ({@link RowStreams}): through
-     * {@link #rowPairsDecoded}, else the tiled path's four rows side by side. JMH 5632x2048, calls/s, interleaved
-     * runs: Zen 5 EPYC one row 517-556 vs tiled 321-437 on 1 thread, 646-999 vs 519-665 on 2; Xeon (2.6 GHz)
-     * one row 240-249 vs tiled 274-314 on 1 thread, 384-455 vs 520-561 on 2. Decoding rows in adjacent pairs
-     * (four FMA chains instead of two) then took the Zen 5 from 0.14-0.22 to 0.09-0.13 ns per weight with
-     * 512x2048 in cache (five interleaved pairs), and 5632x2048 on 2 threads from 418-701 to 525-795 calls/s
-     * (six pairs, the new one ahead in four; BF16 three of three, +13-22 %).
+     * n = 1 on 16 lanes: four rows side by side, as F32's kernel, each chunk of halves converted in registers
+     * ({@link #fourRowsConverted}), Inf and NaN through the tiled path; on Intel CPUs ({@link RowStreams}) the
+     * tiled path, which decodes rows to floats with vcvtph2ps first (the conversion here multiplies subnormal
+     * floats, which Intel cores may handle in microcode; this kernel was measured on AMD only).
+     *
+     * <p>JMH 5632x2048, calls/s, interleaved runs on the Zen 4 EPYC: this kernel 548-578 on 1 thread and
+     * 978-1088 on 2, the same with two rows side by side 383-404 and 708-818, the kernel it replaced (adjacent
+     * row pairs decoded to a float array with vcvtph2ps, then multiplied from there) 267-318 and 490-530. In
+     * cache (512x2048) 11 200-12 300 calls/s against 7 700: the decoded rows' stores and loads are gone, and
+     * the weight loads sit between the FMAs instead of coming in bursts. The Xeon measured the tiled path
+     * ahead of row pairs (274-314 vs 240-249 on 1 thread, 520-561 vs 384-455 on 2).
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (RowStreams.fourRows()) super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
-        else rowPairsDecoded(w, x, xOffset, y, yOffset, from, to, scratch);
+        if (RowStreams.fourRows() || LANES != 16) {
+            super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        for (int r = from; r < to; r += 4) {
+            int rows = Math.min(4, to - r);
+            if (fourRowsConverted(w, x, xOffset, r, rows, scratch.lanes)) {
+                finishFourFloatRows(w, x, xOffset, y, yOffset + r, r, rows, scratch.lanes);
+            } else { // a row holds Inf or NaN: the decoder keeps them, and its sums have the same order
+                super.matvecRows(w, x, xOffset, y, yOffset, r, r + rows, scratch);
+            }
+        }
+    }
+
+    /** A half shifted left by 13 as a sign-extended int, masked with this: the bits of its value / 2^112. */
+    private static final int SIGN_EXPONENT_MANTISSA = 0x8FFFE000;
+    /** ... and masked with this: its magnitude, for the Inf/NaN check. */
+    private static final int EXPONENT_MANTISSA = 0x0FFFE000;
+    /** The shifted exponent field all ones: Inf or NaN. */
+    private static final int INF_OR_NAN = 0x0F800000;
+    /** From the half's exponent bias (15) to the float's (127); exact for every finite half, subnormals too. */
+    private static final float TWO_POW_112 = 0x1p112f;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /**
+     * Rows r0..r0+3 (the last one repeated when {@code rows} < 4) over their whole chunks in {@link Dot}'s order,
+     * even + odd accumulator left at {@code lanes[i * LANES]}. A chunk of 16 halves becomes floats in four
+     * operations: sign-extend, shift into float position, mask, multiply by 2^112. That is the exact value of
+     * every finite half, but a finite number for Inf and NaN, so the kernel keeps the largest magnitude seen
+     * and returns false when a row holds Inf or NaN. (The loads are written out: a helper returning vectors is
+     * boxed where C2 stops inlining, see {@link LaneSums#sumFourRows}.)
+     */
+    private static boolean fourRowsConverted(WeightMatrix w, float[] x, int xOffset, int r0, int rows, float[] lanes) {
+        MemorySegment s = w.data;
+        long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
+        long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + Math.min(3, rows - 1));
+        int whole = w.cols - w.cols % LANES;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        IntVector largest = IntVector.zero(I);
+        int i = 0;
+        for (; i + 2 * LANES <= whole; i += 2 * LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
+            IntVector h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            largest = largest.max(h0.and(EXPONENT_MANTISSA)).max(h1.and(EXPONENT_MANTISSA))
+                    .max(h2.and(EXPONENT_MANTISSA)).max(h3.and(EXPONENT_MANTISSA));
+            a0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a0);
+            a1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a1);
+            a2 = h2.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a2);
+            a3 = h3.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a3);
+            xv = FloatVector.fromArray(F, x, xOffset + i + LANES);
+            h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            h2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            h3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            largest = largest.max(h0.and(EXPONENT_MANTISSA)).max(h1.and(EXPONENT_MANTISSA))
+                    .max(h2.and(EXPONENT_MANTISSA)).max(h3.and(EXPONENT_MANTISSA));
+            b0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b0);
+            b1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b1);
+            b2 = h2.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b2);
+            b3 = h3.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b3);
+        }
+        if (i < whole) { // an odd chunk count: the last one is even
+            FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
+            IntVector h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            largest = largest.max(h0.and(EXPONENT_MANTISSA)).max(h1.and(EXPONENT_MANTISSA))
+                    .max(h2.and(EXPONENT_MANTISSA)).max(h3.and(EXPONENT_MANTISSA));
+            a0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a0);
+            a1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a1);
+            a2 = h2.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a2);
+            a3 = h3.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a3);
+        }
+        if (largest.reduceLanes(VectorOperators.MAX) >= INF_OR_NAN) return false;
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, LANES);
+        a2.add(b2).intoArray(lanes, 2 * LANES);
+        a3.add(b3).intoArray(lanes, 3 * LANES);
+        return true;
     }
 
     @Override

@@ -64,16 +64,7 @@ public final class F32Format extends TensorFormat {
             a1.add(b1).intoArray(lanes, 16);
             a2.add(b2).intoArray(lanes, 32);
             a3.add(b3).intoArray(lanes, 48);
-            if (whole == k) {
-                LaneSums.sumFourRows(lanes, 0, y, yOffset + r0, rows);
-                continue;
-            }
-            LaneSums.sumFourRows(lanes, 0, lanes, 0, 4);
-            for (int r = 0; r < rows; r++) {
-                // the tail weights (fewer than 16) go beside the sums
-                MemorySegment.copy(s, LE_FLOAT, w.rowOffset(r0 + r) + 4L * whole, lanes, 64, k - whole);
-                y[yOffset + r0 + r] = Dot.addTail(lanes[r], lanes, 64, x, xOffset + whole, k - whole);
-            }
+            finishFourFloatRows(w, x, xOffset, y, yOffset + r0, r0, rows, lanes);
         }
     }
 

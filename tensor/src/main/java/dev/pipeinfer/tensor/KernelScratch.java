@@ -11,8 +11,6 @@ final class KernelScratch {
     final float[] lanes = new float[8 * 16];
     /** Fused kernels: one block's unpacked integer scales. */
     final int[] blockScales = new int[16];
-    /** {@link TensorFormat#rowPairsDecoded}: a piece of each of two weight rows, decoded to floats. */
-    final float[] piece = new float[2 * TensorFormat.PIECE];
     /** Where the kernels leave the sum of the bytes {@link RowPrefetch} touched, so that C2 keeps those loads. */
     int prefetched;
     private float[] acc = new float[0];

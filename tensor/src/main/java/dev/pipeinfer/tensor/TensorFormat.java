@@ -183,57 +183,24 @@ public abstract sealed class TensorFormat
         }
     }
 
-    /** Weights decoded at a time per row by {@link #rowPairsDecoded}: two rows' pieces (16 KiB of floats) beside 8 KiB of activations in L1. */
-    static final int PIECE = 2048;
-
     /**
-     * n = 1 for formats without a fused kernel: rows decoded ({@link #decodeRow}) in pieces of {@link #PIECE}
-     * weights and fed to two accumulators each in the order of {@link Dot}, the tail (k mod 16) added last.
-     * Rows go in adjacent pairs, the two decoded one after the other, so the weights are still read as one
-     * sequential stream (which the hardware prefetcher follows; the tiled path converts four rows' tiles side
-     * by side), while the products run on four independent FMA chains: one row's two chains held the dot
-     * product to the FMA latency, as long as decoding the row.
+     * The end of a four-row kernel over a float type ({@link F32Format}, {@link F16Format}, {@link BF16Format})
+     * whose rows r..r+rows-1 left their even + odd accumulators at {@code lanes[i * LANES]}: each row's lane
+     * sum, then its {@code k mod LANES} tail (decoded by the scalar reference to {@code lanes[4 * LANES..]})
+     * added one product at a time, as {@link Dot} orders them.
      */
-    final void rowPairsDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
-                             KernelScratch scratch) {
-        if (LANES != 16) { // (measured on 16 lanes only)
-            Matmul.tiled(w, x, xOffset, 1, y, yOffset, from, to, scratch);
+    final void finishFourFloatRows(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, int rows,
+                                   float[] lanes) {
+        int k = w.cols, whole = k - k % LANES;
+        if (whole == k) {
+            finishRows(lanes, y, at, rows);
             return;
         }
-        for (int r = from; r < to; r += 2) twoRowsDecoded(w, x, xOffset, y, yOffset + r, r, Math.min(2, to - r), scratch);
-    }
-
-    /** Rows r and r + 1 (row r twice when {@code rows} is 1, as a range's last odd row: only its result is stored). */
-    private void twoRowsDecoded(WeightMatrix w, float[] x, int xOffset, float[] y, int at, int r, int rows,
-                                KernelScratch scratch) {
-        int k = w.cols, whole = k - k % LANES;
-        float[] row = scratch.piece, lanes = scratch.lanes;
-        FloatVector even = FloatVector.zero(F), odd = even, even2 = even, odd2 = even;
-        int last = 0;
-        for (int t0 = 0; t0 < k; t0 += PIECE) {
-            int len = Math.min(PIECE, k - t0), chunksEnd = Math.min(len, whole - t0);
-            decodeRow(w.data, w.rowOffset(r) + type.rowBytes(t0), row, 0, len);
-            decodeRow(w.data, w.rowOffset(r + rows - 1) + type.rowBytes(t0), row, PIECE, len);
-            int i = 0, xi = xOffset + t0;
-            for (; i + 2 * LANES <= chunksEnd; i += 2 * LANES) {
-                FloatVector xe = FloatVector.fromArray(F, x, xi + i), xo = FloatVector.fromArray(F, x, xi + i + LANES);
-                even = FloatVector.fromArray(F, row, i).fma(xe, even);
-                odd = FloatVector.fromArray(F, row, i + LANES).fma(xo, odd);
-                even2 = FloatVector.fromArray(F, row, PIECE + i).fma(xe, even2);
-                odd2 = FloatVector.fromArray(F, row, PIECE + i + LANES).fma(xo, odd2);
-            }
-            if (i < chunksEnd) {
-                FloatVector xe = FloatVector.fromArray(F, x, xi + i);
-                even = FloatVector.fromArray(F, row, i).fma(xe, even);
-                even2 = FloatVector.fromArray(F, row, PIECE + i).fma(xe, even2);
-            }
-            last = t0;
+        finishRows(lanes, lanes, 0, 4);
+        for (int i = 0; i < rows; i++) {
+            dequantizeRow(w.data, w.rowOffset(r + i) + rowBytes(whole), lanes, 4 * LANES, k - whole);
+            y[at + i] = Dot.addTail(lanes[i], lanes, 4 * LANES, x, xOffset + whole, k - whole);
         }
-        even.add(odd).intoArray(lanes, 0);
-        even2.add(odd2).intoArray(lanes, LANES);
-        // the tails' weights are still in the last pieces, at whole - last
-        y[at] = Dot.addTail(LaneSums.of(lanes, 0), row, whole - last, x, xOffset + whole, k - whole);
-        if (rows == 2) y[at + 1] = Dot.addTail(LaneSums.of(lanes, LANES), row, PIECE + whole - last, x, xOffset + whole, k - whole);
     }
 
     /**

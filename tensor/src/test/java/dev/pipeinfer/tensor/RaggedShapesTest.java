@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * kernels against the tiled ones) and whichever {@link RowStreams} shape reads it.
  */
 class RaggedShapesTest {
-    /** ... and past F16's n = 1 piece of 2048 columns, with a tail in the last piece. */
+    /** ... and rows longer than 2048 columns (odd and even chunk counts, with and without a tail). */
     static final int[] LENGTHS = {1, 15, 17, 172, 520, 1030, 2100, 4113};
     static final int ROWS = 7;
     static final ComputePool one = ComputePools.ONE, two = ComputePools.TWO;
