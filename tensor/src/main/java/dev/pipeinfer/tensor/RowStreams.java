@@ -14,10 +14,10 @@ import java.util.Locale;
  * decodes four rows' tiles to floats first. The results have the same bits either way (each row keeps
  * {@link Dot}'s order).
  * <ul>
- *   <li>AMD Zen 4 EPYC (2 vCPUs): four adjacent rows lose for Q8_0. JMH 5632x2048, calls/s four rows -> one
- *       row at a time: 821 -> 1100-1133 on 1 thread, 1535 -> 1801-1930 on 2; a 1.1B Q8_0 decode 13.5 -> 20.1
- *       tokens/s on 2; two rows apart beat one row again ({@link Q8_0Format}). The in-register F16 and BF16
- *       kernels: see {@link F16Format#matvecRows}.</li>
+ *   <li>AMD EPYC (2 vCPUs): four adjacent rows lose for Q8_0. On a Zen 5, JMH 5632x2048, calls/s four rows
+ *       -> one row at a time: 821 -> 1100-1133 on 1 thread, 1535 -> 1801-1930 on 2; a 1.1B Q8_0 decode 13.5
+ *       -> 20.1 tokens/s on 2. On a Zen 4, two rows apart beat one row ({@link Q8_0Format}), and the
+ *       in-register F16 and BF16 kernels beat the decoding ones ({@link F16Format#matvecRows}).</li>
  *   <li>Intel Xeon (Sapphire Rapids class, 2 vCPUs at 2.6 GHz): four rows win for Q8_0. A 1.1B Q8_0 decode,
  *       four interleaved pairs, one row -> four: 4.1-4.8 -> 4.7-5.7 tokens/s on 1 thread, 7.3-7.9 -> 8.8-9.6
  *       on 2. F16 and BF16 were measured there on the tiled path only.</li>
