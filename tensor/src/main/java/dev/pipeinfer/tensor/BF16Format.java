@@ -63,22 +63,34 @@ public final class BF16Format extends TensorFormat {
             int i = 0;
             for (; i + 2 * LANES <= whole; i += 2 * LANES) {
                 FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
-                a0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
-                a1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
-                a2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
-                a3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
+                IntVector u0 = (IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a0 = u0.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
+                IntVector u1 = (IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a1 = u1.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
+                IntVector u2 = (IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a2 = u2.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
+                IntVector u3 = (IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a3 = u3.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
                 xv = FloatVector.fromArray(F, x, xOffset + i + LANES);
-                b0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b0);
-                b1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b1);
-                b2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b2);
-                b3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b3);
+                IntVector v0 = (IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                b0 = v0.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b0);
+                IntVector v1 = (IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                b1 = v1.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b1);
+                IntVector v2 = (IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                b2 = v2.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b2);
+                IntVector v3 = (IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * (i + LANES), LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                b3 = v3.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, b3);
             }
             if (i < whole) { // an odd chunk count: the last one is even
                 FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
-                a0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
-                a1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
-                a2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
-                a3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
+                IntVector u0 = (IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a0 = u0.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a0);
+                IntVector u1 = (IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a1 = u1.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a1);
+                IntVector u2 = (IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a2 = u2.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a2);
+                IntVector u3 = (IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                a3 = u3.lanewise(LSHL, 16).reinterpretAsFloats().fma(xv, a3);
             }
             a0.add(b0).intoArray(lanes, 0);
             a1.add(b1).intoArray(lanes, LANES);
