@@ -139,8 +139,9 @@ public final class Q8_0Format extends TensorFormat {
     /**
      * Batches of two to four rows: each half-block converted and scaled once for all of them. JMH 5632x2048
      * against the tiled path (with the two-accumulator order): n = 2 679 / 1288 calls/s against 451 / 739 on
-     * 1 / 2 threads; n = 4 +12 % on 1 thread, +30 % on 2. Where n = 1 reads two rows apart, so do n = 2
-     * ({@link #twoRowsApartTimesTwo}) and n = 3, 4 ({@link #twoRowsApartTimesFour}); that kernel stays for Intel.
+     * 1 / 2 threads; n = 4 +12 % on 1 thread, +30 % on 2. That kernel stays for Intel; where n = 1 reads two
+     * rows apart, so do n = 2 ({@link #twoRowsApartTimesTwo}) and n = 3 to {@link #IN_PASSES_UP_TO}
+     * ({@link #twoRowsApartTimesFour}, in passes of four activation rows).
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
@@ -150,12 +151,24 @@ public final class Q8_0Format extends TensorFormat {
             twoRowsApartTimesTwo(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
             return true;
         }
-        if (n <= 4 && !RowStreams.fourRows()) {
-            twoRowsApartTimesFour(w, x, xOffset, n, y, yOffset, from, to, scratch);
+        if (n <= IN_PASSES_UP_TO && !RowStreams.fourRows()) { // groups of four activation rows, one pass each
+            for (int j = 0; j < n; j += 4) {
+                int group = Math.min(4, n - j);
+                twoRowsApartTimesFour(w, x, xOffset + j * w.cols, group, y, yOffset + j * w.rows, from, to, scratch);
+            }
             return true;
         }
         return upToFourRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q8_0Format::rowTimesFour);
     }
+
+    /**
+     * Batches up to this size go as passes of {@link #twoRowsApartTimesFour} over groups of four activation rows
+     * (the weights read once per pass) where n = 1 reads two rows apart; larger ones take the tiled path, whose
+     * four-by-four kernel decodes each tile once for all of them. JMH 5632x2048 on the Zen 4 EPYC, passes
+     * against tiled, calls/s: n = 8 491-493 vs 289-354 on 2 threads, 254-260 vs 183-186 on 1; n = 16 248-249 vs
+     * 228 on 2; n = 32 145-150 vs 131-144 (even).
+     */
+    static final int IN_PASSES_UP_TO = 16;
 
     /**
      * n = 3 and 4 as {@link #twoRowsApart}: weight rows r and r + half of the slice against four activation
