@@ -189,12 +189,123 @@ public final class Q4_0Format extends TensorFormat {
     /**
      * Batches of two to four rows: each block's table lookups (the costly part of the decode) done once for
      * all of them. Paired JMH runs, 5632x2048, calls/s against the tiled path: n = 2 +3-6 % on 1 thread and
-     * +5-35 % on 2, n = 3 +27 % / +32 %, n = 4 +27 % / +38 %.
+     * +5-35 % on 2, n = 3 +27 % / +32 %, n = 4 +27 % / +38 % (one weight row at a time against four activation
+     * rows, {@link #rowTimesFour}: Intel's path). Elsewhere two weight rows half a slice apart, as Q8_0's
+     * batches, and up to 16 rows in passes of four. JMH 5632x2048 on the Zen 4 EPYC, calls/s, two interleaved
+     * rounds against the kernel before: 2 threads n = 2 886-1299 -> 1506-1863, n = 4 654-831 -> 1086-1230,
+     * n = 8 (tiled before) 362-363 -> 552-593, n = 16 207 -> 274; 1 thread n = 2 491 -> 862, n = 8 181 -> 288
+     * (n = 1 on 2 threads 1695-2358).
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        return LANES == 16 && upToFourRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_0Format::rowTimesFour);
+        if (LANES != 16) return false;
+        if (n == 2 && !RowStreams.fourRows()) {
+            twoRowsApartTimesTwo(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
+            return true;
+        }
+        if (n <= Q8_0Format.IN_PASSES_UP_TO && !RowStreams.fourRows()) { // groups of four activation rows, one pass each
+            for (int j = 0; j < n; j += 4) {
+                int group = Math.min(4, n - j);
+                twoRowsApartTimesFour(w, x, xOffset + j * w.cols, group, y, yOffset + j * w.rows, from, to, scratch);
+            }
+            return true;
+        }
+        return upToFourRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_0Format::rowTimesFour);
+    }
+
+    /**
+     * n = 2, as {@link Q8_0Format}'s: weight rows r and r + half of the slice against both activation rows, each
+     * block's table lookups shared by the two. The four-activation kernel with repeated rows did twice the FMAs.
+     */
+    private static void twoRowsApartTimesTwo(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from,
+                                             int to, float[] lanes) {
+        MemorySegment s = w.data;
+        int k = w.cols, m = w.rows, blocks = k / QK, half = (to - from + 1) / 2;
+        int x1 = xOffset + k;
+        for (int r0 = from; r0 < from + half; r0++) {
+            int r1 = r0 + half;
+            boolean pair = r1 < to;
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(pair ? r1 : r0);
+            FloatVector a00 = FloatVector.zero(F), c00 = a00, a01 = a00, c01 = a00, a10 = a00, c10 = a00, a11 = a00, c11 = a00;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = b * QK;
+                IntVector t0 = table(s, w0 + o), q0 = nibbleBytes(s, w0 + o);
+                IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
+                FloatVector lo0 = q0.selectFrom(t0).reinterpretAsFloats();
+                FloatVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats();
+                FloatVector lo1 = q1.selectFrom(t1).reinterpretAsFloats();
+                FloatVector hi1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats();
+                FloatVector x0lo = FloatVector.fromArray(F, x, xOffset + xi), x0hi = FloatVector.fromArray(F, x, xOffset + xi + 16);
+                FloatVector x1lo = FloatVector.fromArray(F, x, x1 + xi), x1hi = FloatVector.fromArray(F, x, x1 + xi + 16);
+                a00 = lo0.fma(x0lo, a00);
+                c00 = hi0.fma(x0hi, c00);
+                a01 = lo0.fma(x1lo, a01);
+                c01 = hi0.fma(x1hi, c01);
+                a10 = lo1.fma(x0lo, a10);
+                c10 = hi1.fma(x0hi, c10);
+                a11 = lo1.fma(x1lo, a11);
+                c11 = hi1.fma(x1hi, c11);
+            }
+            a00.add(c00).intoArray(lanes, 0);
+            a01.add(c01).intoArray(lanes, 16);
+            a10.add(c10).intoArray(lanes, 32);
+            a11.add(c11).intoArray(lanes, 48);
+            LaneSums.sumFourRows(lanes, 0, lanes, 64, 4);
+            y[yOffset + r0] = lanes[64];
+            y[yOffset + m + r0] = lanes[65];
+            if (pair) {
+                y[yOffset + r1] = lanes[66];
+                y[yOffset + m + r1] = lanes[67];
+            }
+        }
+    }
+
+    /** n = 3 to 16 in passes of four activation rows, as {@link Q8_0Format}'s: sixteen accumulators. */
+    private static void twoRowsApartTimesFour(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset,
+                                              int from, int to, KernelScratch scratch) {
+        MemorySegment s = w.data;
+        int k = w.cols, m = w.rows, blocks = k / QK, half = (to - from + 1) / 2;
+        int x1 = xOffset + Math.min(1, n - 1) * k, x2 = xOffset + Math.min(2, n - 1) * k, x3 = xOffset + (n - 1) * k;
+        float[] lanes = scratch.lanes, sums = scratch.scales(8);
+        for (int r0 = from; r0 < from + half; r0++) {
+            int r1 = r0 + half;
+            boolean pair = r1 < to;
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(pair ? r1 : r0);
+            FloatVector a00 = FloatVector.zero(F), c00 = a00, a01 = a00, c01 = a00, a02 = a00, c02 = a00, a03 = a00, c03 = a00;
+            FloatVector a10 = a00, c10 = a00, a11 = a00, c11 = a00, a12 = a00, c12 = a00, a13 = a00, c13 = a00;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = b * QK;
+                IntVector t0 = table(s, w0 + o), q0 = nibbleBytes(s, w0 + o);
+                IntVector t1 = table(s, w1 + o), q1 = nibbleBytes(s, w1 + o);
+                FloatVector lo0 = q0.selectFrom(t0).reinterpretAsFloats();
+                FloatVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats();
+                FloatVector lo1 = q1.selectFrom(t1).reinterpretAsFloats();
+                FloatVector hi1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats();
+                FloatVector xl = FloatVector.fromArray(F, x, xOffset + xi), xh = FloatVector.fromArray(F, x, xOffset + xi + 16);
+                a00 = lo0.fma(xl, a00); c00 = hi0.fma(xh, c00); a10 = lo1.fma(xl, a10); c10 = hi1.fma(xh, c10);
+                xl = FloatVector.fromArray(F, x, x1 + xi); xh = FloatVector.fromArray(F, x, x1 + xi + 16);
+                a01 = lo0.fma(xl, a01); c01 = hi0.fma(xh, c01); a11 = lo1.fma(xl, a11); c11 = hi1.fma(xh, c11);
+                xl = FloatVector.fromArray(F, x, x2 + xi); xh = FloatVector.fromArray(F, x, x2 + xi + 16);
+                a02 = lo0.fma(xl, a02); c02 = hi0.fma(xh, c02); a12 = lo1.fma(xl, a12); c12 = hi1.fma(xh, c12);
+                xl = FloatVector.fromArray(F, x, x3 + xi); xh = FloatVector.fromArray(F, x, x3 + xi + 16);
+                a03 = lo0.fma(xl, a03); c03 = hi0.fma(xh, c03); a13 = lo1.fma(xl, a13); c13 = hi1.fma(xh, c13);
+            }
+            a00.add(c00).intoArray(lanes, 0);
+            a01.add(c01).intoArray(lanes, 16);
+            a02.add(c02).intoArray(lanes, 32);
+            a03.add(c03).intoArray(lanes, 48);
+            a10.add(c10).intoArray(lanes, 64);
+            a11.add(c11).intoArray(lanes, 80);
+            a12.add(c12).intoArray(lanes, 96);
+            a13.add(c13).intoArray(lanes, 112);
+            LaneSums.sumFourRows(lanes, 0, sums, 0, 4);
+            LaneSums.sumFourRows(lanes, 64, sums, 4, 4);
+            for (int i = 0; i < n; i++) y[yOffset + i * m + r0] = sums[i];
+            if (pair) for (int i = 0; i < n; i++) y[yOffset + i * m + r1] = sums[4 + i];
+        }
     }
 
     private static void rowTimesFour(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2, int x3,
