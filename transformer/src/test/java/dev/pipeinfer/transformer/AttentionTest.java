@@ -4,6 +4,7 @@ import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.transformer.kv.KvCache;
 import dev.pipeinfer.transformer.kv.KvType;
 import dev.pipeinfer.transformer.kv.SequenceSet;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The narrow-head attention path (heads under one vector, several cells per step) gives exactly the bits
  * of the one-cell-at-a-time path, for F16 and F32 caches, grouped and plain heads, cell counts that are
- * and are not whole vectors, tokens of two sequences in one batch, and one or two threads.
+ * and are not whole vectors, tokens of two sequences in one batch, and one or two threads. Heads wider
+ * than this machine's vector (12 and 16 on a 256-bit AVX2 core) have no narrow path, so they are left out
+ * there.
  */
 class AttentionTest {
     private static ComputePool one, two;
@@ -39,6 +42,7 @@ class AttentionTest {
         Stream.Builder<Arguments> b = Stream.builder();
         for (KvType type : KvType.values()) {
             for (int headDim : new int[]{1, 4, 8, 12, 16}) {
+                if (headDim > FloatVector.SPECIES_PREFERRED.length()) continue;
                 for (int[] heads : new int[][]{{8, 4}, {6, 6}, {4, 1}}) {
                     for (int cached : new int[]{0, 5, 16, 37, 70}) {
                         b.add(Arguments.of(type, headDim, heads[0], heads[1], cached));
