@@ -62,6 +62,10 @@ public final class Q8_0Format extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES == 8) {
+            twoRowsApartEightLanes(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
+            return;
+        }
         if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
@@ -102,6 +106,41 @@ public final class Q8_0Format extends TensorFormat {
             a1.add(c1).intoArray(lanes, 16);
             y[yOffset + r0] = LaneSums.of(lanes, 0);
             if (pair) y[yOffset + r1] = LaneSums.of(lanes, 16);
+        }
+    }
+
+    /**
+     * {@link #twoRowsApart} for 256-bit vectors (AVX2): a block is four chunks of eight, the first and third into
+     * a row's even accumulator, the second and fourth into its odd one.
+     */
+    private static void twoRowsApartEightLanes(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from,
+                                               int to, float[] lanes) {
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK, half = (to - from + 1) / 2;
+        for (int r0 = from; r0 < from + half; r0++) {
+            int r1 = r0 + half;
+            boolean pair = r1 < to;
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(pair ? r1 : r0);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector x0 = FloatVector.fromArray(F, x, xi), x1 = FloatVector.fromArray(F, x, xi + 8);
+                FloatVector x2 = FloatVector.fromArray(F, x, xi + 16), x3 = FloatVector.fromArray(F, x, xi + 24);
+                float d0 = fp16(s, w0 + o), d1 = fp16(s, w1 + o);
+                a0 = bytes(s, w0 + o + 2).mul(d0).fma(x0, a0);
+                c0 = bytes(s, w0 + o + 10).mul(d0).fma(x1, c0);
+                a1 = bytes(s, w1 + o + 2).mul(d1).fma(x0, a1);
+                c1 = bytes(s, w1 + o + 10).mul(d1).fma(x1, c1);
+                a0 = bytes(s, w0 + o + 18).mul(d0).fma(x2, a0);
+                c0 = bytes(s, w0 + o + 26).mul(d0).fma(x3, c0);
+                a1 = bytes(s, w1 + o + 18).mul(d1).fma(x2, a1);
+                c1 = bytes(s, w1 + o + 26).mul(d1).fma(x3, c1);
+            }
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 8);
+            y[yOffset + r0] = LaneSums.of(lanes, 0);
+            if (pair) y[yOffset + r1] = LaneSums.of(lanes, 8);
         }
     }
 
