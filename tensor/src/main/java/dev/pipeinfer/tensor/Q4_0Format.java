@@ -88,6 +88,10 @@ public final class Q4_0Format extends TensorFormat {
 
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES == 8) {
+            twoRowsApartEightLanes(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
+            return;
+        }
         if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
@@ -140,6 +144,52 @@ public final class Q4_0Format extends TensorFormat {
             LaneSums.sumFourRows(lanes, 0, y, yOffset + r0, rows);
         }
         scratch.prefetched = touched;
+    }
+
+    /**
+     * The n = 1 kernel for 256-bit vectors (AVX2), where a 16-level table does not fit one permute: each half
+     * of the nibble bytes zero-extended to eight ints, its low and high nibbles less 8 converted and scaled as
+     * in {@link #dequantizeRow}. Chunks: low nibbles of bytes 0-7 (weights 0-7, even accumulator), of bytes
+     * 8-15 (odd), high nibbles of bytes 0-7 (weights 16-23, even), of bytes 8-15 (odd). Two rows half a slice
+     * apart, as Q8_0's.
+     */
+    private static void twoRowsApartEightLanes(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from,
+                                               int to, float[] lanes) {
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK, half = (to - from + 1) / 2;
+        for (int r0 = from; r0 < from + half; r0++) {
+            int r1 = r0 + half;
+            boolean pair = r1 < to;
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(pair ? r1 : r0);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK;
+                FloatVector x0 = FloatVector.fromArray(F, x, xi), x1 = FloatVector.fromArray(F, x, xi + 8);
+                FloatVector x2 = FloatVector.fromArray(F, x, xi + 16), x3 = FloatVector.fromArray(F, x, xi + 24);
+                float d0 = fp16(s, w0 + o), d1 = fp16(s, w1 + o);
+                IntVector p0 = eightNibbleBytes(s, w0 + o + 2), q0 = eightNibbleBytes(s, w0 + o + 10);
+                IntVector p1 = eightNibbleBytes(s, w1 + o + 2), q1 = eightNibbleBytes(s, w1 + o + 10);
+                a0 = ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(x0, a0);
+                c0 = ((FloatVector) q0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(x1, c0);
+                a1 = ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(x0, a1);
+                c1 = ((FloatVector) q1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(x1, c1);
+                a0 = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(x2, a0);
+                c0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(x3, c0);
+                a1 = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(x2, a1);
+                c1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(x3, c1);
+            }
+            a0.add(c0).intoArray(lanes, 0);
+            a1.add(c1).intoArray(lanes, 8);
+            y[yOffset + r0] = LaneSums.of(lanes, 0);
+            if (pair) y[yOffset + r1] = LaneSums.of(lanes, 8);
+        }
+    }
+
+    /** Eight nibble bytes from {@code at}, zero-extended to the int lanes of a 256-bit vector. */
+    private static IntVector eightNibbleBytes(MemorySegment s, long at) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, at, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     private static void twoRowsAtATime(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
