@@ -46,7 +46,7 @@ public final class F16Format extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (RowStreams.fourRows() || LANES != 16) {
+        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8)) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }

@@ -25,15 +25,15 @@ public final class F32Format extends TensorFormat {
         MemorySegment.copy(src, LE_FLOAT, offset, dst, dstOffset, k);
     }
 
-    /** Fused n = 1 kernel: {@link Dot#rows4x1} reading the four weight rows straight from the segment (same bits). */
+    /** Fused n = 1 kernel (16 or 8 lanes): {@link Dot#rows4x1} reading the four weight rows straight from the segment (same bits). */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16) {
+        if (LANES != 16 && LANES != 8) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         MemorySegment s = w.data;
-        int k = w.cols, whole = k - k % 16;
+        int k = w.cols, whole = k - k % LANES;
         float[] lanes = scratch.lanes;
         for (int r0 = from; r0 < to; r0 += 4) {
             int rows = Math.min(4, to - r0);
@@ -41,17 +41,17 @@ public final class F32Format extends TensorFormat {
             long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + Math.min(3, rows - 1));
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             int i = 0;
-            for (; i + 32 <= whole; i += 32) {
+            for (; i + 2 * LANES <= whole; i += 2 * LANES) {
                 FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
                 a0 = load(s, w0 + 4L * i).fma(xv, a0);
                 a1 = load(s, w1 + 4L * i).fma(xv, a1);
                 a2 = load(s, w2 + 4L * i).fma(xv, a2);
                 a3 = load(s, w3 + 4L * i).fma(xv, a3);
-                xv = FloatVector.fromArray(F, x, xOffset + i + 16);
-                b0 = load(s, w0 + 4L * i + 64).fma(xv, b0);
-                b1 = load(s, w1 + 4L * i + 64).fma(xv, b1);
-                b2 = load(s, w2 + 4L * i + 64).fma(xv, b2);
-                b3 = load(s, w3 + 4L * i + 64).fma(xv, b3);
+                xv = FloatVector.fromArray(F, x, xOffset + i + LANES);
+                b0 = load(s, w0 + 4L * (i + LANES)).fma(xv, b0);
+                b1 = load(s, w1 + 4L * (i + LANES)).fma(xv, b1);
+                b2 = load(s, w2 + 4L * (i + LANES)).fma(xv, b2);
+                b3 = load(s, w3 + 4L * (i + LANES)).fma(xv, b3);
             }
             if (i < whole) { // an odd chunk count: the last one is even
                 FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
@@ -61,9 +61,9 @@ public final class F32Format extends TensorFormat {
                 a3 = load(s, w3 + 4L * i).fma(xv, a3);
             }
             a0.add(b0).intoArray(lanes, 0);
-            a1.add(b1).intoArray(lanes, 16);
-            a2.add(b2).intoArray(lanes, 32);
-            a3.add(b3).intoArray(lanes, 48);
+            a1.add(b1).intoArray(lanes, LANES);
+            a2.add(b2).intoArray(lanes, 2 * LANES);
+            a3.add(b3).intoArray(lanes, 3 * LANES);
             finishFourFloatRows(w, x, xOffset, y, yOffset + r0, r0, rows, lanes);
         }
     }
