@@ -186,6 +186,42 @@ public final class Q4_0Format extends TensorFormat {
         }
     }
 
+    /** {@link #rowTimesFour} on 256-bit vectors, for {@link #eightLaneBatch}: each chunk decoded once, then four FMAs. */
+    private static void rowTimesFourEightLanes(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2,
+                                               int x3, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int o = b * QK;
+            float d = fp16(s, block);
+            IntVector p = eightNibbleBytes(s, block + 2), q = eightNibbleBytes(s, block + 10);
+            FloatVector v = ((FloatVector) p.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o), a3);
+            v = ((FloatVector) q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d);
+            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 8), c0);
+            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 8), c1);
+            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 8), c2);
+            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 8), c3);
+            v = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+            v = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d);
+            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 24), c0);
+            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 24), c1);
+            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 24), c2);
+            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 24), c3);
+        }
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 8);
+        a2.add(c2).intoArray(lanes, 16);
+        a3.add(c3).intoArray(lanes, 24);
+    }
+
     /** Eight nibble bytes from {@code at}, zero-extended to the int lanes of a 256-bit vector. */
     private static IntVector eightNibbleBytes(MemorySegment s, long at) {
         return (IntVector) ByteVector.fromMemorySegment(B, s, at, ByteOrder.LITTLE_ENDIAN)
@@ -249,6 +285,7 @@ public final class Q4_0Format extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
+        if (LANES == 8) return eightLaneBatch(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_0Format::rowTimesFourEightLanes);
         if (LANES != 16) return false;
         if (n == 2 && !RowStreams.fourRows()) {
             twoRowsApartTimesTwo(w, x, xOffset, y, yOffset, from, to, scratch.lanes);

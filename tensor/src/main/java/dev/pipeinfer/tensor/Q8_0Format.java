@@ -185,6 +185,7 @@ public final class Q8_0Format extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
+        if (LANES == 8) return eightLaneBatch(w, x, xOffset, n, y, yOffset, from, to, scratch, Q8_0Format::rowTimesFourEightLanes);
         if (LANES != 16 || n < 2) return false;
         if (n == 2 && !RowStreams.fourRows()) {
             twoRowsApartTimesTwo(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
@@ -328,6 +329,41 @@ public final class Q8_0Format extends TensorFormat {
         a2.add(c2).intoArray(lanes, 32);
         a3.add(c3).intoArray(lanes, 48);
         LaneSums.sumFourRows(lanes, 0, lanes, 0, 4);
+    }
+
+    /** {@link #rowTimesFour} on 256-bit vectors, for {@link #eightLaneBatch}: each chunk converted and scaled once, then four FMAs. */
+    private static void rowTimesFourEightLanes(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2,
+                                               int x3, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int o = b * QK;
+            float d = fp16(s, block);
+            FloatVector q = bytes(s, block + 2).mul(d);
+            a0 = q.fma(FloatVector.fromArray(F, x, x0 + o), a0);
+            a1 = q.fma(FloatVector.fromArray(F, x, x1 + o), a1);
+            a2 = q.fma(FloatVector.fromArray(F, x, x2 + o), a2);
+            a3 = q.fma(FloatVector.fromArray(F, x, x3 + o), a3);
+            q = bytes(s, block + 10).mul(d);
+            c0 = q.fma(FloatVector.fromArray(F, x, x0 + o + 8), c0);
+            c1 = q.fma(FloatVector.fromArray(F, x, x1 + o + 8), c1);
+            c2 = q.fma(FloatVector.fromArray(F, x, x2 + o + 8), c2);
+            c3 = q.fma(FloatVector.fromArray(F, x, x3 + o + 8), c3);
+            q = bytes(s, block + 18).mul(d);
+            a0 = q.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
+            a1 = q.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
+            a2 = q.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
+            a3 = q.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+            q = bytes(s, block + 26).mul(d);
+            c0 = q.fma(FloatVector.fromArray(F, x, x0 + o + 24), c0);
+            c1 = q.fma(FloatVector.fromArray(F, x, x1 + o + 24), c1);
+            c2 = q.fma(FloatVector.fromArray(F, x, x2 + o + 24), c2);
+            c3 = q.fma(FloatVector.fromArray(F, x, x3 + o + 24), c3);
+        }
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 8);
+        a2.add(c2).intoArray(lanes, 16);
+        a3.add(c3).intoArray(lanes, 24);
     }
 
     private static FloatVector bytes(MemorySegment s, long offset) {

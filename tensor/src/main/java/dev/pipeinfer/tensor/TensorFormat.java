@@ -127,6 +127,33 @@ public abstract sealed class TensorFormat
         return true;
     }
 
+    /** Batches up to this size take the fused kernels on 256-bit vectors ({@link #eightLaneBatch}); larger ones the tiled path. */
+    static final int EIGHT_LANE_BATCH_UP_TO = 16;
+
+    /**
+     * The driver of fused batch kernels on 256-bit vectors (AVX2), for 2 to {@link #EIGHT_LANE_BATCH_UP_TO}
+     * activation rows (false otherwise): each weight row against the activation rows four at a time, the
+     * kernel leaving activation row i's even + odd accumulator in {@code lanes[8 i ..]}. The weight row is
+     * read from memory once and from L1 for the further groups; with eight accumulators and a decoded chunk
+     * the kernel fits AVX2's sixteen registers, where two weight rows at once would not.
+     */
+    final boolean eightLaneBatch(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                                 KernelScratch scratch, FourRowKernel kernel) {
+        if (n < 2 || n > EIGHT_LANE_BATCH_UP_TO) return false;
+        int k = w.cols, m = w.rows, blocks = k / type.blockSize;
+        float[] lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long row = w.rowOffset(r);
+            for (int j = 0; j < n; j += 4) {
+                int group = Math.min(4, n - j), x0 = xOffset + j * k;
+                kernel.row(w.data, row, blocks, x, x0, x0 + Math.min(1, group - 1) * k, x0 + Math.min(2, group - 1) * k,
+                        x0 + (group - 1) * k, lanes);
+                for (int i = 0; i < group; i++) y[yOffset + (j + i) * m + r] = LaneSums.of(lanes, 8 * i);
+            }
+        }
+        return true;
+    }
+
     /** A k-quant row's per-group scales (and mins), every super-block's, into {@code sc}: 16 floats per super-block. */
     interface RowScales {
         void of(MemorySegment s, long row, int blocks, float[] sc);
