@@ -194,8 +194,74 @@ public final class Q4_KFormat extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
+        if (LANES == 8) {
+            return eightLaneScaledBatch(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_KFormat::rowScales,
+                    Q4_KFormat::rowTimesFourEightLanes);
+        }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
                 Q4_KFormat::rowScales, Q4_KFormat::rowTimesFour);
+    }
+
+    /**
+     * {@link #rowEightLanes} against four activation rows, for {@link #eightLaneScaledBatch}: each chunk decoded
+     * once, then four FMAs: the even chunks of a group (pieces 0 and 2, low then high nibbles), then the odd
+     * ones. All four pieces are loaded first: loading two of them after the even chunks, C2 left their
+     * conversions to the Java fallback (as in {@link #rowEightLanes}).
+     */
+    private static void rowTimesFourEightLanes(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int x0, int x1,
+                                               int x2, int x3, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int group = 0; group < 4 * blocks; group++) {
+            int b = group >> 2, g = group & 3;
+            int c = 16 * b + 2 * g, o = b * QK + 64 * g;
+            long q = w0 + (long) b * BLOCK_BYTES + 16 + 32L * g;
+            float dLow = sc[c], mLow = sc[c + 8], dHigh = sc[c + 1], mHigh = sc[c + 9];
+            IntVector p = bytes(s, q), t = bytes(s, q + 16), u = bytes(s, q + 8), z = bytes(s, q + 24);
+            FloatVector v = ((FloatVector) p.and(0xF).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o), a3);
+            v = ((FloatVector) t.and(0xF).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
+            v = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 32), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 32), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 32), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 32), a3);
+            v = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 48), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 48), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 48), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 48), a3);
+            v = ((FloatVector) u.and(0xF).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow);
+            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 8), c0);
+            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 8), c1);
+            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 8), c2);
+            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 8), c3);
+            v = ((FloatVector) z.and(0xF).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow);
+            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 24), c0);
+            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 24), c1);
+            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 24), c2);
+            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 24), c3);
+            v = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh);
+            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 40), c0);
+            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 40), c1);
+            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 40), c2);
+            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 40), c3);
+            v = ((FloatVector) z.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh);
+            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 56), c0);
+            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 56), c1);
+            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 56), c2);
+            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 56), c3);
+        }
+        a0.add(c0).intoArray(lanes, 0);
+        a1.add(c1).intoArray(lanes, 8);
+        a2.add(c2).intoArray(lanes, 16);
+        a3.add(c3).intoArray(lanes, 24);
     }
 
     /**
