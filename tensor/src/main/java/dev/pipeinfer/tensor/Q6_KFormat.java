@@ -107,7 +107,7 @@ public final class Q6_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16) {
+        if (LANES != 16 && LANES != 8) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -117,7 +117,8 @@ public final class Q6_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long base = w.rowOffset(r);
             for (int b = 0; b < blocks; b++) groupScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
-            row(s, base, blocks, sc, x, xOffset, lanes);
+            if (LANES == 16) row(s, base, blocks, sc, x, xOffset, lanes);
+            else rowEightLanes(s, base, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
     }
@@ -147,6 +148,52 @@ public final class Q6_KFormat extends TensorFormat {
                 a = ((FloatVector) hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a);
                 c = ((FloatVector) hib.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 112), c);
             }
+        }
+        a.add(c).intoArray(lanes, 0);
+    }
+
+    /**
+     * {@link #row} for 256-bit vectors (AVX2): sixteen chunks of eight per half, chunk c from quarter c / 4 at
+     * position 8 (c mod 4), its scale the one of weights 16 (c / 2). The half's twelve pieces of bytes (ql
+     * low and high, qh) are converted first, each once: a piece converted again later in the loop was left
+     * to the Java fallback by C2 (as in {@link Q4_KFormat}), and the order of the chunks in each accumulator
+     * is fixed ({@link Dot}).
+     */
+    private static void rowEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset,
+                                      float[] lanes) {
+        FloatVector a = FloatVector.zero(F), c = a;
+        for (int part = 0; part < 2 * blocks; part++) {
+            int b = part >> 1, half = part & 1;
+            long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
+            int at = 16 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
+            IntVector l0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector l1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector l2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector l3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector m0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector m1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector m2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector m3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 56, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            a = ((FloatVector) l0.and(0xF).or(h0.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 0]).fma(FloatVector.fromArray(F, x, xi + 0), a);
+            c = ((FloatVector) l1.and(0xF).or(h1.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 0]).fma(FloatVector.fromArray(F, x, xi + 8), c);
+            a = ((FloatVector) l2.and(0xF).or(h2.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = ((FloatVector) l3.and(0xF).or(h3.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 24), c);
+            a = ((FloatVector) m0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]).fma(FloatVector.fromArray(F, x, xi + 32), a);
+            c = ((FloatVector) m1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]).fma(FloatVector.fromArray(F, x, xi + 40), c);
+            a = ((FloatVector) m2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 48), a);
+            c = ((FloatVector) m3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 56), c);
+            a = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]).fma(FloatVector.fromArray(F, x, xi + 64), a);
+            c = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]).fma(FloatVector.fromArray(F, x, xi + 72), c);
+            a = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 80), a);
+            c = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 88), c);
+            a = ((FloatVector) m0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a);
+            c = ((FloatVector) m1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 104), c);
+            a = ((FloatVector) m2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 112), a);
+            c = ((FloatVector) m3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 120), c);
         }
         a.add(c).intoArray(lanes, 0);
     }
