@@ -93,7 +93,7 @@ public final class Q5_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16) {
+        if (LANES != 16 && LANES != 8) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -103,7 +103,8 @@ public final class Q5_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long base = w.rowOffset(r);
             for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
-            row(s, base, blocks, sc, x, xOffset, lanes);
+            if (LANES == 16) row(s, base, blocks, sc, x, xOffset, lanes);
+            else rowEightLanes(s, base, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
     }
@@ -134,6 +135,47 @@ public final class Q5_KFormat extends TensorFormat {
             }
         }
         a.add(c).intoArray(lanes, 0);
+    }
+
+    /**
+     * {@link #row} for 256-bit vectors (AVX2): group g's eight chunks are the low nibbles of its four pieces of
+     * eight bytes with fifth bit 2g of the matching qh piece, then their high nibbles with bit 2g + 1. One
+     * loop over the groups, every piece converted once per group (see {@link Q4_KFormat#rowEightLanes}).
+     */
+    private static void rowEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset,
+                                      float[] lanes) {
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int group = 0; group < 4 * blocks; group++) {
+            int b = group >> 2, g = group & 3;
+            long block = base + (long) b * BLOCK_BYTES, ql = block + 48 + 32L * g;
+            int at = 16 * b + 2 * g, xi = xOffset + b * QK + 64 * g;
+            float dLow = sc[at], mLow = sc[at + 8], dHigh = sc[at + 1], mHigh = sc[at + 9];
+            IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector q2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector q3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            even = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+                    .fma(FloatVector.fromArray(F, x, xi + 0), even);
+            odd = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+                    .fma(FloatVector.fromArray(F, x, xi + 8), odd);
+            even = ((FloatVector) q2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+                    .fma(FloatVector.fromArray(F, x, xi + 16), even);
+            odd = ((FloatVector) q3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+                    .fma(FloatVector.fromArray(F, x, xi + 24), odd);
+            even = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+                    .fma(FloatVector.fromArray(F, x, xi + 32), even);
+            odd = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+                    .fma(FloatVector.fromArray(F, x, xi + 40), odd);
+            even = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+                    .fma(FloatVector.fromArray(F, x, xi + 48), even);
+            odd = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+                    .fma(FloatVector.fromArray(F, x, xi + 56), odd);
+        }
+        even.add(odd).intoArray(lanes, 0);
     }
 
     /**
