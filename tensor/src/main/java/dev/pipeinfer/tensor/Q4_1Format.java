@@ -73,11 +73,34 @@ public final class Q4_1Format extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES == 8) {
+            oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q4_1Format::rowEightLanes);
+            return;
+        }
         if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q4_1Format::row);
+    }
+
+    /**
+     * {@link #row} for 256-bit vectors (AVX2), where the 16-level table does not fit one permute: the low
+     * nibbles of bytes 0-7 and 8-15, then their high nibbles, converted, scaled and offset as in the reference.
+     */
+    private static void rowEightLanes(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F), c = a;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int xi = xOffset + b * QK;
+            float d = fp16(s, block), m = fp16(s, block + 2);
+            IntVector p = Q4_KFormat.bytes(s, block + 4), t = Q4_KFormat.bytes(s, block + 12);
+            a = ((FloatVector) p.and(0x0F).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
+            c = ((FloatVector) t.and(0x0F).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 8), c);
+            a = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 24), c);
+        }
+        a.add(c).intoArray(lanes, 0);
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {

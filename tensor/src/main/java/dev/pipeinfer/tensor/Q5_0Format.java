@@ -71,6 +71,11 @@ public final class Q5_0Format extends TensorFormat {
     /** Lane i: i (for the low halves' fifth bits, bits 0-15 of qh), resp. i + 16 (the high halves'). */
     static final IntVector LOW_BITS = LANES == 16 ? IntVector.zero(I).addIndex(1) : null;
     static final IntVector HIGH_BITS = LANES == 16 ? LOW_BITS.add(16) : null;
+    /** With 8 lanes: the shifts that bring the fifth bits of weights 0-7, 8-15, 16-23 and 24-31 to bit 0. */
+    static final IntVector BITS_0 = LANES == 8 ? IntVector.zero(I).addIndex(1) : null;
+    static final IntVector BITS_8 = LANES == 8 ? BITS_0.add(8) : null;
+    static final IntVector BITS_16 = LANES == 8 ? BITS_0.add(16) : null;
+    static final IntVector BITS_24 = LANES == 8 ? BITS_0.add(24) : null;
 
     /** The block's 16 fifth bits of its first (resp. second) 16 weights, as 0 or 16 per lane. */
     static IntVector fifthBits(int qh, IntVector bits) {
@@ -84,11 +89,40 @@ public final class Q5_0Format extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES == 8) {
+            oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q5_0Format::rowEightLanes);
+            return;
+        }
         if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q5_0Format::row);
+    }
+
+    /**
+     * {@link #row} for 256-bit vectors (AVX2): chunks are the low nibbles of bytes 0-7 and 8-15 (weights 0-15),
+     * then their high nibbles (16-31), each with its fifth bit shifted out of qh in place (a helper returning
+     * the bits as a vector would be boxed where C2 does not inline it).
+     */
+    private static void rowEightLanes(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F), c = a;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int xi = xOffset + b * QK;
+            float d = fp16(s, block);
+            IntVector h = IntVector.broadcast(I, s.get(LE_INT, block + 2));
+            IntVector p = Q4_KFormat.bytes(s, block + 6), t = Q4_KFormat.bytes(s, block + 14);
+            a = ((FloatVector) p.and(0x0F).or(h.lanewise(VectorOperators.LSHR, BITS_0).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .sub(16).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi), a);
+            c = ((FloatVector) t.and(0x0F).or(h.lanewise(VectorOperators.LSHR, BITS_8).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .sub(16).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 8), c);
+            a = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, BITS_16).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .sub(16).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, BITS_24).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .sub(16).convert(VectorOperators.I2F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xi + 24), c);
+        }
+        a.add(c).intoArray(lanes, 0);
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {

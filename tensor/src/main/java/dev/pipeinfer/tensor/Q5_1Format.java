@@ -73,11 +73,36 @@ public final class Q5_1Format extends TensorFormat {
     /** Fused n = 1 kernel (16 lanes), one row at a time, as {@link Q5_0Format}'s: w = level * d + m. */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES == 8) {
+            oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q5_1Format::rowEightLanes);
+            return;
+        }
         if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
         oneRowAtATime(w, x, xOffset, y, yOffset, from, to, scratch, Q5_1Format::row);
+    }
+
+    /** {@link #row} for 256-bit vectors (AVX2), chunks as in {@link Q5_0Format}'s eight-lane kernel. */
+    private static void rowEightLanes(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
+        FloatVector a = FloatVector.zero(F), c = a;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * BLOCK_BYTES;
+            int xi = xOffset + b * QK;
+            float d = fp16(s, block), m = fp16(s, block + 2);
+            IntVector h = IntVector.broadcast(I, s.get(LE_INT, block + 4));
+            IntVector p = Q4_KFormat.bytes(s, block + 8), t = Q4_KFormat.bytes(s, block + 16);
+            a = ((FloatVector) p.and(0x0F).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_0).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
+            c = ((FloatVector) t.and(0x0F).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_8).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 8), c);
+            a = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_16).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_24).and(1).lanewise(VectorOperators.LSHL, 4))
+                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 24), c);
+        }
+        a.add(c).intoArray(lanes, 0);
     }
 
     private static void row(MemorySegment s, long row, int blocks, float[] x, int xOffset, float[] lanes) {
