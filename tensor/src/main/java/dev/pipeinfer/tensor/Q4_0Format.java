@@ -186,6 +186,74 @@ public final class Q4_0Format extends TensorFormat {
         }
     }
 
+    /**
+     * n = 2 on 256-bit vectors: weight rows r and r + half of the slice against both activation rows (eight
+     * accumulators), as {@link #twoRowsApartEightLanes}; the four-row kernel would repeat the activation rows
+     * and do twice the FMAs.
+     */
+    private static void twoRowsApartTimesTwoEightLanes(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset,
+                                                       int from, int to, float[] lanes) {
+        MemorySegment s = w.data;
+        int k = w.cols, m = w.rows, blocks = k / QK, half = (to - from + 1) / 2;
+        for (int r0 = from; r0 < from + half; r0++) {
+            int r1 = r0 + half;
+            boolean pair = r1 < to;
+            long w0 = w.rowOffset(r0), w1 = w.rowOffset(pair ? r1 : r0);
+            // aRJ / cRJ: weight row R against activation row J, even / odd chunks
+            FloatVector a00 = FloatVector.zero(F), c00 = a00, a01 = a00, c01 = a00, a10 = a00, c10 = a00, a11 = a00, c11 = a00;
+            for (int b = 0; b < blocks; b++) {
+                long o = (long) b * BLOCK_BYTES;
+                int xi = xOffset + b * QK, x1 = xi + k;
+                float d0 = fp16(s, w0 + o), d1 = fp16(s, w1 + o);
+                IntVector p0 = eightNibbleBytes(s, w0 + o + 2), q0 = eightNibbleBytes(s, w0 + o + 10);
+                IntVector p1 = eightNibbleBytes(s, w1 + o + 2), q1 = eightNibbleBytes(s, w1 + o + 10);
+                FloatVector v0, v1, xa, xb;
+                v0 = ((FloatVector) p0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                v1 = ((FloatVector) p1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
+                xa = FloatVector.fromArray(F, x, xi);
+                xb = FloatVector.fromArray(F, x, x1);
+                a00 = v0.fma(xa, a00);
+                a01 = v0.fma(xb, a01);
+                a10 = v1.fma(xa, a10);
+                a11 = v1.fma(xb, a11);
+                v0 = ((FloatVector) q0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                v1 = ((FloatVector) q1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
+                xa = FloatVector.fromArray(F, x, xi + 8);
+                xb = FloatVector.fromArray(F, x, x1 + 8);
+                c00 = v0.fma(xa, c00);
+                c01 = v0.fma(xb, c01);
+                c10 = v1.fma(xa, c10);
+                c11 = v1.fma(xb, c11);
+                v0 = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                v1 = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
+                xa = FloatVector.fromArray(F, x, xi + 16);
+                xb = FloatVector.fromArray(F, x, x1 + 16);
+                a00 = v0.fma(xa, a00);
+                a01 = v0.fma(xb, a01);
+                a10 = v1.fma(xa, a10);
+                a11 = v1.fma(xb, a11);
+                v0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                v1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
+                xa = FloatVector.fromArray(F, x, xi + 24);
+                xb = FloatVector.fromArray(F, x, x1 + 24);
+                c00 = v0.fma(xa, c00);
+                c01 = v0.fma(xb, c01);
+                c10 = v1.fma(xa, c10);
+                c11 = v1.fma(xb, c11);
+            }
+            a00.add(c00).intoArray(lanes, 0);
+            a01.add(c01).intoArray(lanes, 8);
+            a10.add(c10).intoArray(lanes, 16);
+            a11.add(c11).intoArray(lanes, 24);
+            y[yOffset + r0] = LaneSums.of(lanes, 0);
+            y[yOffset + m + r0] = LaneSums.of(lanes, 8);
+            if (pair) {
+                y[yOffset + r1] = LaneSums.of(lanes, 16);
+                y[yOffset + m + r1] = LaneSums.of(lanes, 24);
+            }
+        }
+    }
+
     /** {@link #rowTimesFour} on 256-bit vectors, for {@link #eightLaneBatch}: each chunk decoded once, then four FMAs. */
     private static void rowTimesFourEightLanes(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2,
                                                int x3, float[] lanes) {
@@ -285,6 +353,10 @@ public final class Q4_0Format extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
+        if (LANES == 8 && n == 2) {
+            twoRowsApartTimesTwoEightLanes(w, x, xOffset, y, yOffset, from, to, scratch.lanes);
+            return true;
+        }
         if (LANES == 8) return eightLaneBatch(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_0Format::rowTimesFourEightLanes);
         if (LANES != 16) return false;
         if (n == 2 && !RowStreams.fourRows()) {
