@@ -111,7 +111,9 @@ public final class Q8_0Format extends TensorFormat {
 
     /**
      * {@link #twoRowsApart} for 256-bit vectors (AVX2): a block is four chunks of eight, the first and third into
-     * a row's even accumulator, the second and fourth into its odd one.
+     * a row's even accumulator, the second and fourth into its odd one. The eight conversions of a block come
+     * before its multiplies and FMAs: each interleaved with its FMA, the loop ran 30 % slower (JMH 5632x2048
+     * on the Zen 2 EPYC, 2 threads, 1098-1135 -> 1470 calls/s; 64x2048 in L2, 52 000 -> 72 000).
      */
     private static void twoRowsApartEightLanes(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from,
                                                int to, float[] lanes) {
@@ -128,14 +130,16 @@ public final class Q8_0Format extends TensorFormat {
                 FloatVector x0 = FloatVector.fromArray(F, x, xi), x1 = FloatVector.fromArray(F, x, xi + 8);
                 FloatVector x2 = FloatVector.fromArray(F, x, xi + 16), x3 = FloatVector.fromArray(F, x, xi + 24);
                 float d0 = fp16(s, w0 + o), d1 = fp16(s, w1 + o);
-                a0 = bytes(s, w0 + o + 2).mul(d0).fma(x0, a0);
-                c0 = bytes(s, w0 + o + 10).mul(d0).fma(x1, c0);
-                a1 = bytes(s, w1 + o + 2).mul(d1).fma(x0, a1);
-                c1 = bytes(s, w1 + o + 10).mul(d1).fma(x1, c1);
-                a0 = bytes(s, w0 + o + 18).mul(d0).fma(x2, a0);
-                c0 = bytes(s, w0 + o + 26).mul(d0).fma(x3, c0);
-                a1 = bytes(s, w1 + o + 18).mul(d1).fma(x2, a1);
-                c1 = bytes(s, w1 + o + 26).mul(d1).fma(x3, c1);
+                FloatVector e0 = bytes(s, w0 + o + 2), f0 = bytes(s, w0 + o + 10), g0 = bytes(s, w0 + o + 18), h0 = bytes(s, w0 + o + 26);
+                FloatVector e1 = bytes(s, w1 + o + 2), f1 = bytes(s, w1 + o + 10), g1 = bytes(s, w1 + o + 18), h1 = bytes(s, w1 + o + 26);
+                a0 = e0.mul(d0).fma(x0, a0);
+                c0 = f0.mul(d0).fma(x1, c0);
+                a1 = e1.mul(d1).fma(x0, a1);
+                c1 = f1.mul(d1).fma(x1, c1);
+                a0 = g0.mul(d0).fma(x2, a0);
+                c0 = h0.mul(d0).fma(x3, c0);
+                a1 = g1.mul(d1).fma(x2, a1);
+                c1 = h1.mul(d1).fma(x3, c1);
             }
             a0.add(c0).intoArray(lanes, 0);
             a1.add(c1).intoArray(lanes, 8);
