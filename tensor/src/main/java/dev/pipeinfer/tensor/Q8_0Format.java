@@ -409,7 +409,11 @@ public final class Q8_0Format extends TensorFormat {
         }
     }
 
-    /** {@link #rowTimesFour} on 256-bit vectors, for {@link #eightLaneBatch}: each chunk converted and scaled once, then four FMAs. */
+    /**
+     * {@link #rowTimesFour} on 256-bit vectors, for {@link #eightLaneBatch}: each chunk converted and scaled once,
+     * then four FMAs; the block's four conversions first (JMH 5632x2048 on the Zen 2 EPYC, 2 threads, against
+     * each conversion next to its FMAs: n = 4 682 -> 743 calls/s, n = 8 300 -> 438).
+     */
     private static void rowTimesFourEightLanes(MemorySegment s, long row, int blocks, float[] x, int x0, int x1, int x2,
                                                int x3, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
@@ -417,22 +421,23 @@ public final class Q8_0Format extends TensorFormat {
             long block = row + (long) b * BLOCK_BYTES;
             int o = b * QK;
             float d = fp16(s, block);
-            FloatVector q = bytes(s, block + 2).mul(d);
+            FloatVector e = bytes(s, block + 2), f = bytes(s, block + 10), g = bytes(s, block + 18), h = bytes(s, block + 26);
+            FloatVector q = e.mul(d);
             a0 = q.fma(FloatVector.fromArray(F, x, x0 + o), a0);
             a1 = q.fma(FloatVector.fromArray(F, x, x1 + o), a1);
             a2 = q.fma(FloatVector.fromArray(F, x, x2 + o), a2);
             a3 = q.fma(FloatVector.fromArray(F, x, x3 + o), a3);
-            q = bytes(s, block + 10).mul(d);
+            q = f.mul(d);
             c0 = q.fma(FloatVector.fromArray(F, x, x0 + o + 8), c0);
             c1 = q.fma(FloatVector.fromArray(F, x, x1 + o + 8), c1);
             c2 = q.fma(FloatVector.fromArray(F, x, x2 + o + 8), c2);
             c3 = q.fma(FloatVector.fromArray(F, x, x3 + o + 8), c3);
-            q = bytes(s, block + 18).mul(d);
+            q = g.mul(d);
             a0 = q.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
             a1 = q.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
             a2 = q.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
             a3 = q.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
-            q = bytes(s, block + 26).mul(d);
+            q = h.mul(d);
             c0 = q.fma(FloatVector.fromArray(F, x, x0 + o + 24), c0);
             c1 = q.fma(FloatVector.fromArray(F, x, x1 + o + 24), c1);
             c2 = q.fma(FloatVector.fromArray(F, x, x2 + o + 24), c2);
