@@ -90,6 +90,10 @@ public final class Q2_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
+        if (LANES == 8) {
+            oneRowAtATimeEightLanes(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
         if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
@@ -143,9 +147,85 @@ public final class Q2_KFormat extends TensorFormat {
         a1.add(c1).intoArray(lanes, 16);
     }
 
+    /**
+     * n = 1 on 256-bit vectors (AVX2), a row at a time: every sub-block scale and min of the row first, then
+     * {@link #rowEightLanes}. A 16-weight sub-block is two chunks of eight, its first half into the even
+     * accumulator and its second into the odd one.
+     */
+    private void oneRowAtATimeEightLanes(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
+                                         KernelScratch scratch) {
+        MemorySegment s = w.data;
+        int blocks = w.cols / QK;
+        float[] sc = scratch.scales(32 * blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            long row = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) subBlockScales(s, row + (long) b * BLOCK_BYTES, sc, 32 * b);
+            rowEightLanes(s, row, blocks, sc, x, xOffset, lanes);
+            finishRows(lanes, y, yOffset + r, 1);
+        }
+    }
+
+    /**
+     * One row, its accumulator left in lanes[0..8): per half, four pieces of eight level bytes converted
+     * once (pieces 0, 1 are part 0 of every shift, pieces 2, 3 part 1), then the eight sub-blocks in order,
+     * each taking the next two bits of its pieces.
+     */
+    private static void rowEightLanes(MemorySegment s, long row, int blocks, float[] sc, float[] x, int xOffset,
+                                      float[] lanes) {
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int part = 0; part < 2 * blocks; part++) {
+            int b = part >> 1, half = part & 1;
+            long q = row + (long) b * BLOCK_BYTES + 16 + 32L * half;
+            int c = 32 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
+            IntVector p0 = Q4_KFormat.bytes(s, q), p1 = Q4_KFormat.bytes(s, q + 8);
+            IntVector p2 = Q4_KFormat.bytes(s, q + 16), p3 = Q4_KFormat.bytes(s, q + 24);
+            even = ((FloatVector) p0.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).sub(sc[c + 16])
+                    .fma(FloatVector.fromArray(F, x, xi + 0), even);
+            odd = ((FloatVector) p1.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).sub(sc[c + 16])
+                    .fma(FloatVector.fromArray(F, x, xi + 8), odd);
+            even = ((FloatVector) p2.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).sub(sc[c + 17])
+                    .fma(FloatVector.fromArray(F, x, xi + 16), even);
+            odd = ((FloatVector) p3.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).sub(sc[c + 17])
+                    .fma(FloatVector.fromArray(F, x, xi + 24), odd);
+            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).sub(sc[c + 18])
+                    .fma(FloatVector.fromArray(F, x, xi + 32), even);
+            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).sub(sc[c + 18])
+                    .fma(FloatVector.fromArray(F, x, xi + 40), odd);
+            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).sub(sc[c + 19])
+                    .fma(FloatVector.fromArray(F, x, xi + 48), even);
+            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).sub(sc[c + 19])
+                    .fma(FloatVector.fromArray(F, x, xi + 56), odd);
+            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).sub(sc[c + 20])
+                    .fma(FloatVector.fromArray(F, x, xi + 64), even);
+            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).sub(sc[c + 20])
+                    .fma(FloatVector.fromArray(F, x, xi + 72), odd);
+            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).sub(sc[c + 21])
+                    .fma(FloatVector.fromArray(F, x, xi + 80), even);
+            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).sub(sc[c + 21])
+                    .fma(FloatVector.fromArray(F, x, xi + 88), odd);
+            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).sub(sc[c + 22])
+                    .fma(FloatVector.fromArray(F, x, xi + 96), even);
+            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).sub(sc[c + 22])
+                    .fma(FloatVector.fromArray(F, x, xi + 104), odd);
+            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).sub(sc[c + 23])
+                    .fma(FloatVector.fromArray(F, x, xi + 112), even);
+            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).sub(sc[c + 23])
+                    .fma(FloatVector.fromArray(F, x, xi + 120), odd);
+        }
+        even.add(odd).intoArray(lanes, 0);
+    }
+
     /** The 16 sub-block scales d*scale into out[at..at+16) and mins dmin*min into out[at+16..at+32), as the dequantizer computes them. */
     static void subBlockScales(MemorySegment s, long block, float[] out, int at) {
         float d = fp16(s, block + 80), min = fp16(s, block + 82);
+        if (LANES == 8) {
+            IntVector first = Q4_KFormat.bytes(s, block), second = Q4_KFormat.bytes(s, block + 8);
+            ((FloatVector) first.and(0xF).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at);
+            ((FloatVector) second.and(0xF).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at + 8);
+            ((FloatVector) first.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(min).intoArray(out, at + 16);
+            ((FloatVector) second.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(min).intoArray(out, at + 24);
+            return;
+        }
         IntVector packed = Q4_KFormat.bytes(s, block);
         ((FloatVector) packed.and(0xF).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at);
         ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(min).intoArray(out, at + 16);
