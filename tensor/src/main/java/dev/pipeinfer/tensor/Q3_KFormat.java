@@ -125,7 +125,7 @@ public final class Q3_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16) {
+        if (LANES != 16 && LANES != 8) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -135,7 +135,8 @@ public final class Q3_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long w0 = w.rowOffset(r);
             for (int b = 0; b < blocks; b++) subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 16 * b, scratch.blockScales);
-            row(s, w0, blocks, sc, x, xOffset, lanes);
+            if (LANES == 16) row(s, w0, blocks, sc, x, xOffset, lanes);
+            else rowEightLanes(s, w0, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
     }
@@ -166,6 +167,58 @@ public final class Q3_KFormat extends TensorFormat {
             }
         }
         a0.add(c0).intoArray(lanes, 0);
+    }
+
+    /**
+     * {@link #row} for 256-bit vectors (AVX2): a sub-block is two chunks of eight (first half even, second odd),
+     * each level low2 + 4*bit - 4 computed in registers, converted and scaled as in {@link #decodeRow}. Per
+     * half, its four pieces of level bytes and the four pieces of hmask bytes are converted once, at the top.
+     */
+    private static void rowEightLanes(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset,
+                                      float[] lanes) {
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int part = 0; part < 2 * blocks; part++) {
+            int b = part >> 1, half = part & 1, bit = 4 * half;
+            long block = w0 + (long) b * BLOCK_BYTES, q = block + 32 + 32L * half;
+            int c = 16 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
+            IntVector l0 = Q4_KFormat.bytes(s, q), l1 = Q4_KFormat.bytes(s, q + 8);
+            IntVector l2 = Q4_KFormat.bytes(s, q + 16), l3 = Q4_KFormat.bytes(s, q + 24);
+            IntVector h0 = Q4_KFormat.bytes(s, block), h1 = Q4_KFormat.bytes(s, block + 8);
+            IntVector h2 = Q4_KFormat.bytes(s, block + 16), h3 = Q4_KFormat.bytes(s, block + 24);
+            even = ((FloatVector) l0.and(3).or(h0.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).fma(FloatVector.fromArray(F, x, xi + 0), even);
+            odd = ((FloatVector) l1.and(3).or(h1.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).fma(FloatVector.fromArray(F, x, xi + 8), odd);
+            even = ((FloatVector) l2.and(3).or(h2.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).fma(FloatVector.fromArray(F, x, xi + 16), even);
+            odd = ((FloatVector) l3.and(3).or(h3.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).fma(FloatVector.fromArray(F, x, xi + 24), odd);
+            even = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 2).and(3).or(h0.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).fma(FloatVector.fromArray(F, x, xi + 32), even);
+            odd = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 2).and(3).or(h1.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).fma(FloatVector.fromArray(F, x, xi + 40), odd);
+            even = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 2).and(3).or(h2.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).fma(FloatVector.fromArray(F, x, xi + 48), even);
+            odd = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 2).and(3).or(h3.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).fma(FloatVector.fromArray(F, x, xi + 56), odd);
+            even = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).and(3).or(h0.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).fma(FloatVector.fromArray(F, x, xi + 64), even);
+            odd = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).and(3).or(h1.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).fma(FloatVector.fromArray(F, x, xi + 72), odd);
+            even = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 4).and(3).or(h2.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).fma(FloatVector.fromArray(F, x, xi + 80), even);
+            odd = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 4).and(3).or(h3.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).fma(FloatVector.fromArray(F, x, xi + 88), odd);
+            even = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 6).and(3).or(h0.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).fma(FloatVector.fromArray(F, x, xi + 96), even);
+            odd = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 6).and(3).or(h1.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).fma(FloatVector.fromArray(F, x, xi + 104), odd);
+            even = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 6).and(3).or(h2.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).fma(FloatVector.fromArray(F, x, xi + 112), even);
+            odd = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 6).and(3).or(h3.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).fma(FloatVector.fromArray(F, x, xi + 120), odd);
+        }
+        even.add(odd).intoArray(lanes, 0);
     }
 
     /** The table index low2 + 4*bit from the current low bits of the level and hmask bytes. */
