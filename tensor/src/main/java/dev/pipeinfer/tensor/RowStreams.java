@@ -24,7 +24,9 @@ import java.util.Locale;
  * </ul>
  * So Intel CPUs (vendor GenuineIntel in /proc/cpuinfo) get four rows for Q8_0 and the tiled path for F16 and
  * BF16, every other CPU the other shape; {@code -Dpipeinfer.rowStreams=1|4} overrides the guess (4 meaning
- * the Intel choice).
+ * the Intel choice). This is about the 16-lane (AVX-512) kernels; the 8-lane (AVX2) ones were measured on a
+ * Zen 2 EPYC only and take their shapes from there, except that F16 and BF16 still take the tiled path here
+ * on Intel.
  */
 final class RowStreams {
     private RowStreams() {}
