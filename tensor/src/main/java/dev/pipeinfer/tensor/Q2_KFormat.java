@@ -179,37 +179,37 @@ public final class Q2_KFormat extends TensorFormat {
             int c = 32 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
             IntVector p0 = Q4_KFormat.bytes(s, q), p1 = Q4_KFormat.bytes(s, q + 8);
             IntVector p2 = Q4_KFormat.bytes(s, q + 16), p3 = Q4_KFormat.bytes(s, q + 24);
-            even = ((FloatVector) p0.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).sub(sc[c + 16])
+            even = ((FloatVector) p0.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 0], -sc[c + 16])
                     .fma(FloatVector.fromArray(F, x, xi + 0), even);
-            odd = ((FloatVector) p1.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).sub(sc[c + 16])
+            odd = ((FloatVector) p1.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 0], -sc[c + 16])
                     .fma(FloatVector.fromArray(F, x, xi + 8), odd);
-            even = ((FloatVector) p2.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).sub(sc[c + 17])
+            even = ((FloatVector) p2.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 1], -sc[c + 17])
                     .fma(FloatVector.fromArray(F, x, xi + 16), even);
-            odd = ((FloatVector) p3.and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).sub(sc[c + 17])
+            odd = ((FloatVector) p3.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 1], -sc[c + 17])
                     .fma(FloatVector.fromArray(F, x, xi + 24), odd);
-            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).sub(sc[c + 18])
+            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 2], -sc[c + 18])
                     .fma(FloatVector.fromArray(F, x, xi + 32), even);
-            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).sub(sc[c + 18])
+            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 2], -sc[c + 18])
                     .fma(FloatVector.fromArray(F, x, xi + 40), odd);
-            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).sub(sc[c + 19])
+            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 3], -sc[c + 19])
                     .fma(FloatVector.fromArray(F, x, xi + 48), even);
-            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).sub(sc[c + 19])
+            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 2).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 3], -sc[c + 19])
                     .fma(FloatVector.fromArray(F, x, xi + 56), odd);
-            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).sub(sc[c + 20])
+            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 4], -sc[c + 20])
                     .fma(FloatVector.fromArray(F, x, xi + 64), even);
-            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).sub(sc[c + 20])
+            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 4], -sc[c + 20])
                     .fma(FloatVector.fromArray(F, x, xi + 72), odd);
-            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).sub(sc[c + 21])
+            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 5], -sc[c + 21])
                     .fma(FloatVector.fromArray(F, x, xi + 80), even);
-            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).sub(sc[c + 21])
+            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 4).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 5], -sc[c + 21])
                     .fma(FloatVector.fromArray(F, x, xi + 88), odd);
-            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).sub(sc[c + 22])
+            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 6], -sc[c + 22])
                     .fma(FloatVector.fromArray(F, x, xi + 96), even);
-            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).sub(sc[c + 22])
+            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 6], -sc[c + 22])
                     .fma(FloatVector.fromArray(F, x, xi + 104), odd);
-            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).sub(sc[c + 23])
+            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 7], -sc[c + 23])
                     .fma(FloatVector.fromArray(F, x, xi + 112), even);
-            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).sub(sc[c + 23])
+            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 6).and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 7], -sc[c + 23])
                     .fma(FloatVector.fromArray(F, x, xi + 120), odd);
         }
         even.add(odd).intoArray(lanes, 0);

@@ -95,10 +95,10 @@ public final class Q4_1Format extends TensorFormat {
             int xi = xOffset + b * QK;
             float d = fp16(s, block), m = fp16(s, block + 2);
             IntVector p = Q4_KFormat.bytes(s, block + 4), t = Q4_KFormat.bytes(s, block + 12);
-            a = ((FloatVector) p.and(0x0F).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
-            c = ((FloatVector) t.and(0x0F).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 8), c);
-            a = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
-            c = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 24), c);
+            a = ((FloatVector) p.and(0x0F).convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi), a);
+            c = ((FloatVector) t.and(0x0F).convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 8), c);
+            a = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 16), a);
+            c = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 24), c);
         }
         a.add(c).intoArray(lanes, 0);
     }

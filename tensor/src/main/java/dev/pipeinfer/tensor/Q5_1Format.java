@@ -94,13 +94,13 @@ public final class Q5_1Format extends TensorFormat {
             IntVector h = IntVector.broadcast(I, s.get(LE_INT, block + 4));
             IntVector p = Q4_KFormat.bytes(s, block + 8), t = Q4_KFormat.bytes(s, block + 16);
             a = ((FloatVector) p.and(0x0F).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_0).and(1).lanewise(VectorOperators.LSHL, 4))
-                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi), a);
+                    .convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi), a);
             c = ((FloatVector) t.and(0x0F).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_8).and(1).lanewise(VectorOperators.LSHL, 4))
-                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 8), c);
+                    .convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 8), c);
             a = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_16).and(1).lanewise(VectorOperators.LSHL, 4))
-                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 16), a);
+                    .convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 16), a);
             c = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, Q5_0Format.BITS_24).and(1).lanewise(VectorOperators.LSHL, 4))
-                    .convert(VectorOperators.I2F, 0)).mul(d).add(m).fma(FloatVector.fromArray(F, x, xi + 24), c);
+                    .convert(VectorOperators.I2F, 0)).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 24), c);
         }
         a.add(c).intoArray(lanes, 0);
     }

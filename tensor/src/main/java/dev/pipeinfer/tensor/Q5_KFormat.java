@@ -158,21 +158,21 @@ public final class Q5_KFormat extends TensorFormat {
             IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            even = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+            even = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
                     .fma(FloatVector.fromArray(F, x, xi + 0), even);
-            odd = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+            odd = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
                     .fma(FloatVector.fromArray(F, x, xi + 8), odd);
-            even = ((FloatVector) q2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+            even = ((FloatVector) q2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
                     .fma(FloatVector.fromArray(F, x, xi + 16), even);
-            odd = ((FloatVector) q3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dLow).sub(mLow)
+            odd = ((FloatVector) q3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
                     .fma(FloatVector.fromArray(F, x, xi + 24), odd);
-            even = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+            even = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
                     .fma(FloatVector.fromArray(F, x, xi + 32), even);
-            odd = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+            odd = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
                     .fma(FloatVector.fromArray(F, x, xi + 40), odd);
-            even = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+            even = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
                     .fma(FloatVector.fromArray(F, x, xi + 48), even);
-            odd = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).mul(dHigh).sub(mHigh)
+            odd = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
                     .fma(FloatVector.fromArray(F, x, xi + 56), odd);
         }
         even.add(odd).intoArray(lanes, 0);
