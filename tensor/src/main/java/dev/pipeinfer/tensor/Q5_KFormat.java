@@ -186,9 +186,9 @@ public final class Q5_KFormat extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES == 8) { // up to 8 as Q6_K's; JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s tiled ->
-            // fused: n = 2 268 -> 356, n = 4 234 -> 363, n = 8 174 -> 199 (n = 1: 583)
-            return n <= 8 && eightLaneScaledBatch(w, x, xOffset, n, y, yOffset, from, to, scratch,
+        if (LANES == 8) { // JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s tiled -> fused: n = 2 268 -> 356,
+            // n = 4 234 -> 363, n = 8 174 -> 199 (n = 1: 583)
+            return eightLaneScaledBatch(w, x, xOffset, n, y, yOffset, from, to, scratch,
                     Q5_KFormat::rowScales, Q5_KFormat::rowTimesFourEightLanes);
         }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
