@@ -173,7 +173,7 @@ public abstract sealed class TensorFormat
     /**
      * Batches up to this size take the k-quants' fused kernels on 256-bit vectors; at 16 the tiled path was as
      * fast or faster (JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s fused against tiled: Q4_K 142 vs 151,
-     * Q5_K and Q6_K likewise), at 8 slower (Q4_K 270 vs 205, Q5_K 199 vs 174, Q6_K 161 vs 159).
+     * Q6_K 98 vs 121; Q5_K not measured there), at 8 slower (Q4_K 270 vs 205, Q5_K 199 vs 174, Q6_K 161 vs 159).
      */
     static final int EIGHT_LANE_SCALED_BATCH_UP_TO = 8;
 
