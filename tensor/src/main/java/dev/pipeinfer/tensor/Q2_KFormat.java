@@ -179,9 +179,9 @@ public final class Q2_KFormat extends TensorFormat {
             int c = 32 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
             IntVector p0 = Q4_KFormat.bytes(s, q), p1 = Q4_KFormat.bytes(s, q + 8);
             IntVector p2 = Q4_KFormat.bytes(s, q + 16), p3 = Q4_KFormat.bytes(s, q + 24);
-            even = ((FloatVector) p0.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 0], -sc[c + 16])
-                    .fma(FloatVector.fromArray(F, x, xi + 0), even);
-            odd = ((FloatVector) p1.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 0], -sc[c + 16])
+            even = ((FloatVector) p0.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c], -sc[c + 16])
+                    .fma(FloatVector.fromArray(F, x, xi), even);
+            odd = ((FloatVector) p1.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c], -sc[c + 16])
                     .fma(FloatVector.fromArray(F, x, xi + 8), odd);
             even = ((FloatVector) p2.and(3).convert(VectorOperators.I2F, 0)).fma(sc[c + 1], -sc[c + 17])
                     .fma(FloatVector.fromArray(F, x, xi + 16), even);

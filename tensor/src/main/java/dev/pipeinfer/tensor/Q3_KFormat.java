@@ -186,9 +186,9 @@ public final class Q3_KFormat extends TensorFormat {
             IntVector h0 = Q4_KFormat.bytes(s, block), h1 = Q4_KFormat.bytes(s, block + 8);
             IntVector h2 = Q4_KFormat.bytes(s, block + 16), h3 = Q4_KFormat.bytes(s, block + 24);
             even = ((FloatVector) l0.and(3).or(h0.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).fma(FloatVector.fromArray(F, x, xi + 0), even);
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c]).fma(FloatVector.fromArray(F, x, xi), even);
             odd = ((FloatVector) l1.and(3).or(h1.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 0]).fma(FloatVector.fromArray(F, x, xi + 8), odd);
+                    .convert(VectorOperators.I2F, 0)).mul(sc[c]).fma(FloatVector.fromArray(F, x, xi + 8), odd);
             even = ((FloatVector) l2.and(3).or(h2.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
                     .convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).fma(FloatVector.fromArray(F, x, xi + 16), even);
             odd = ((FloatVector) l3.and(3).or(h3.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)

@@ -245,12 +245,7 @@ public final class Q4_0Format extends TensorFormat {
             a01.add(c01).intoArray(lanes, 8);
             a10.add(c10).intoArray(lanes, 16);
             a11.add(c11).intoArray(lanes, 24);
-            y[yOffset + r0] = LaneSums.of(lanes, 0);
-            y[yOffset + m + r0] = LaneSums.of(lanes, 8);
-            if (pair) {
-                y[yOffset + r1] = LaneSums.of(lanes, 16);
-                y[yOffset + m + r1] = LaneSums.of(lanes, 24);
-            }
+            sumTwoRowsTimesTwo(lanes, y, yOffset, m, r0, pair ? r1 : -1);
         }
     }
 

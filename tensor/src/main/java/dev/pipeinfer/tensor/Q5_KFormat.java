@@ -159,7 +159,7 @@ public final class Q5_KFormat extends TensorFormat {
             IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             even = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
-                    .fma(FloatVector.fromArray(F, x, xi + 0), even);
+                    .fma(FloatVector.fromArray(F, x, xi), even);
             odd = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
                     .fma(FloatVector.fromArray(F, x, xi + 8), odd);
             even = ((FloatVector) q2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
@@ -217,10 +217,10 @@ public final class Q5_KFormat extends TensorFormat {
             IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             FloatVector v;
             v = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 0), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 0), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 0), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 0), a3);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi), a3);
             v = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
             c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 8), c0);
             c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 8), c1);
@@ -283,10 +283,10 @@ public final class Q5_KFormat extends TensorFormat {
                 FloatVector w;
                 w = ((FloatVector) v0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 0), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o + 0), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o + 0), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o + 0), a3);
+                a0 = w.fma(FloatVector.fromArray(F, x, x0 + o), a0);
+                a1 = w.fma(FloatVector.fromArray(F, x, x1 + o), a1);
+                a2 = w.fma(FloatVector.fromArray(F, x, x2 + o), a2);
+                a3 = w.fma(FloatVector.fromArray(F, x, x3 + o), a3);
                 w = ((FloatVector) v1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4))
                         .convert(VectorOperators.I2F, 0)).mul(d1).sub(m1);
                 c0 = w.fma(FloatVector.fromArray(F, x, x0 + o + 16), c0);

@@ -154,6 +154,19 @@ public abstract sealed class TensorFormat
         return true;
     }
 
+    /**
+     * The end of an eight-lane kernel over weight rows r0 and r1 against two activation rows, whose even + odd
+     * accumulators it left at {@code lanes[0, 8, 16, 24)} (r0 against rows 0 and 1, then r1): their lane sums
+     * into y (rows of {@code m} outputs from {@code at}); {@code r1 < 0} when r0 has no partner.
+     */
+    static void sumTwoRowsTimesTwo(float[] lanes, float[] y, int at, int m, int r0, int r1) {
+        y[at + r0] = LaneSums.of(lanes, 0);
+        y[at + m + r0] = LaneSums.of(lanes, 8);
+        if (r1 < 0) return;
+        y[at + r1] = LaneSums.of(lanes, 16);
+        y[at + m + r1] = LaneSums.of(lanes, 24);
+    }
+
     /** A k-quant row's per-group scales (and mins), every super-block's, into {@code sc}: 16 floats per super-block. */
     interface RowScales {
         void of(MemorySegment s, long row, int blocks, float[] sc);
