@@ -3,6 +3,7 @@ package dev.pipeinfer.jmh;
 import dev.pipeinfer.gguf.GgmlType;
 import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.tensor.Matmul;
+import dev.pipeinfer.tensor.MatmulActivations;
 import dev.pipeinfer.tensor.WeightMatrix;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -60,6 +61,10 @@ public class MatmulBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /** f32, or int8 as llama.cpp (only Q8_0 and Q4_0 have int8 kernels; other types ignore it). */
+    @Param({"f32"})
+    public String activations;
+
     Arena arena;
     ComputePool pool;
     WeightMatrix[] copies;
@@ -92,7 +97,7 @@ public class MatmulBenchmark {
         x = new float[n * k];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         y = new float[n * m];
-        pool = new ComputePool(threads);
+        pool = new ComputePool(threads, MatmulActivations.parse(activations));
     }
 
     @TearDown(Level.Trial)

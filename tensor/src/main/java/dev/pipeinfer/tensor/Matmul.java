@@ -51,12 +51,27 @@ public final class Matmul {
         Job job = pool.matmulJob;
         synchronized (job) {
             job.set(w, x, xOffset, n, y, yOffset);
+            Int8Matmul.Kernels int8 = pool.activations == MatmulActivations.INT8 ? w.format.int8Kernels() : null;
+            if (int8 != null) job.quantize(int8);
             try {
                 pool.run(w.rows, Dot.ROWS, job);
             } finally {
                 job.clear();
             }
         }
+    }
+
+    /**
+     * Scalar reference of the {@link MatmulActivations#INT8} matmul, for the types that have one (otherwise
+     * an IllegalArgumentException): x quantized ({@link Int8Activations}), integer block sums scaled in float.
+     */
+    public static void matmulInt8Scalar(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset) {
+        checkShapes(w, x, xOffset, n, y, yOffset);
+        Int8Matmul.Kernels kernels = w.format.int8Kernels();
+        if (kernels == null) throw new IllegalArgumentException(w.type + " has no int8-activation kernels");
+        Int8Activations q = new Int8Activations();
+        q.quantize(x, xOffset, n, w.cols);
+        Int8Matmul.rowsScalar(kernels, w, q, n, y, yOffset, 0, w.rows);
     }
 
     /** Scalar reference: dequantizes each row with the type's reference dequantizer, accumulates in double. */
@@ -96,6 +111,9 @@ public final class Matmul {
         private WeightMatrix w;
         private float[] x, y;
         private int xOffset, n, yOffset;
+        /** Set when this matmul runs on int8 activations: the type's kernels, and x quantized. */
+        private Int8Matmul.Kernels int8;
+        private final Int8Activations quantized = new Int8Activations();
 
         Job(ComputePool pool) {
             this.pool = pool;
@@ -110,7 +128,14 @@ public final class Matmul {
             this.yOffset = yOffset;
         }
 
+        /** Quantizes x once for all threads; the matmul then takes {@code kernels}. */
+        void quantize(Int8Matmul.Kernels kernels) {
+            quantized.quantize(x, xOffset, n, w.cols);
+            int8 = kernels;
+        }
+
         void clear() {
+            int8 = null;
             w = null;
             x = y = null;
         }
@@ -118,7 +143,10 @@ public final class Matmul {
         @Override
         public void run(int worker, int from, int to) {
             KernelScratch scratch = pool.scratch[worker];
-            if (n == 1 && FUSED) {
+            if (int8 != null) {
+                if (Int8Matmul.VECTORS) Int8Matmul.rows(int8, w, quantized, n, y, yOffset, from, to, scratch.lanes);
+                else Int8Matmul.rowsScalar(int8, w, quantized, n, y, yOffset, from, to);
+            } else if (n == 1 && FUSED) {
                 w.format.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             } else if (!FUSED || !w.format.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch)) {
                 tiled(w, x, xOffset, n, y, yOffset, from, to, scratch);

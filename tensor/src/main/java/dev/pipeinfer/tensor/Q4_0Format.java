@@ -501,6 +501,13 @@ public final class Q4_0Format extends TensorFormat {
                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
+    private static final Int8Matmul.Kernels INT8 = new Q4_0Int8Kernels();
+
+    @Override
+    Int8Matmul.Kernels int8Kernels() {
+        return INT8;
+    }
+
     @Override
     public boolean canQuantize() {
         return true;

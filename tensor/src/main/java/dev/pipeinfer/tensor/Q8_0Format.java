@@ -448,6 +448,13 @@ public final class Q8_0Format extends TensorFormat {
         return (FloatVector) ByteVector.fromMemorySegment(B, s, offset, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
     }
 
+    private static final Int8Matmul.Kernels INT8 = new Q8_0Int8Kernels();
+
+    @Override
+    Int8Matmul.Kernels int8Kernels() {
+        return INT8;
+    }
+
     @Override
     public boolean canQuantize() {
         return true;

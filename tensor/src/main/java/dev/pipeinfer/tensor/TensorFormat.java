@@ -285,6 +285,14 @@ public abstract sealed class TensorFormat
         for (int i = 0; i < rows; i++) y[at + i] = LaneSums.of(lanes, i * Lanes.LANES);
     }
 
+    /**
+     * This type's kernels for {@link MatmulActivations#INT8} activations, or null when it has none and takes
+     * the f32 path in that mode too.
+     */
+    Int8Matmul.Kernels int8Kernels() {
+        return null;
+    }
+
     /** Whether {@link #quantizeRow} is implemented for this type. */
     public boolean canQuantize() {
         return false;

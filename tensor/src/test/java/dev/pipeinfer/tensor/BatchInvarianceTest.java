@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Row j of Y = X W^T is bit-identical for every batch size n, every position of that row inside X, and
  * every thread count: speculative verification relies on a token's logits not depending on what else is
  * in the batch. Checked for every type and row length of the core kernel set, n = 1..16, 1 and 2 threads,
- * and at n = 1 with both {@link RowStreams} shapes.
+ * and at n = 1 with both {@link RowStreams} shapes; with f32 and with int8 activations.
  */
 class BatchInvarianceTest {
     static final int ROWS = 37; // odd, so two threads get unequal slices
@@ -37,6 +37,20 @@ class BatchInvarianceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void rowResultsDoNotDependOnBatchSizePositionOrThreads(KernelCases c) {
+        checkInvariance(c, one, two);
+    }
+
+    static List<KernelCases> int8Cases() {
+        return KernelCases.core().stream().filter(c -> TensorFormat.of(c.type()).int8Kernels() != null).toList();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("int8Cases")
+    void withInt8ActivationsToo(KernelCases c) {
+        checkInvariance(c, ComputePools.INT8_ONE, ComputePools.INT8_TWO);
+    }
+
+    static void checkInvariance(KernelCases c, ComputePool one, ComputePool two) {
         WeightMatrix w = tiled(c);
         int k = c.k();
         float[] x = new float[MAX_N * k];
