@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pipeinfer.gguf.GgufFile;
 import dev.pipeinfer.gguf.GgufTensor;
 import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.tensor.MatmulActivations;
 import dev.pipeinfer.transformer.Batch;
 import dev.pipeinfer.transformer.LayerSlice;
 import dev.pipeinfer.transformer.SliceOptions;
@@ -79,6 +80,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "TYPE", description = "KV cache storage, f16 or f32 (default ${DEFAULT-VALUE}, as llama.cpp).")
     String kvType = "f16";
 
+    @Option(names = "--activations", paramLabel = "int8|f32",
+            description = "Weight matmuls on int8-rounded activations as llama.cpp (int8) or on f32 ones (default ${DEFAULT-VALUE}).")
+    String activations = "int8";
+
     @Option(names = "--json", description = "Print one JSON object: the model's sizes, memory, and {\"rows\": [...]}.")
     boolean json;
 
@@ -100,12 +105,13 @@ final class BenchCommand implements Callable<Integer> {
     record Memory(long mappedWeightBytes, long weightBytesPerToken, long kvCacheBytes, String kvType, int contextCells,
                   ProcessMemory afterLoad, ProcessMemory afterRun) {}
 
-    record Report(String model, String architecture, int layers, Memory memory, List<Row> rows) {}
+    record Report(String model, String architecture, int layers, String activations, Memory memory, List<Row> rows) {}
 
     @Override
     public Integer call() throws Exception {
         validate();
         KvType kv = LocalModel.kvType(kvType);
+        MatmulActivations mode = LocalModel.activations(activations);
         List<Integer> sizes = new ArrayList<>(new TreeSet<>(batchSizes));
         int largestBatch = sizes.isEmpty() ? 0 : sizes.getLast();
         int cells = Math.max(1, Math.max(Math.max(promptTokens, genTokens), sizes.isEmpty() ? 0 : batchContext + largestBatch));
@@ -119,7 +125,7 @@ final class BenchCommand implements Callable<Integer> {
             long kvBytes = 0;
             for (int t : threads) {
                 try (ComputePool pool = new ComputePool(t)) {
-                    LayerSlice slice = LayerSlice.loadAll(file, SliceOptions.generation(cells).withKvType(kv), pool);
+                    LayerSlice slice = LayerSlice.loadAll(file, SliceOptions.generation(cells).withKvType(kv).withActivations(mode), pool);
                     kvBytes = kvCacheBytes(slice.kvCache());
                     if (afterLoad == null) afterLoad = ProcessMemory.now(model);
                     if (promptTokens > 0) rows.add(prompt(slice, tokens, t));
@@ -128,7 +134,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             Memory memory = new Memory(mappedBytes(file), perToken, kvBytes, kv.name(), cells, afterLoad, ProcessMemory.now(model));
-            report = new Report(file.path().toString(), config.architecture().name().toLowerCase(Locale.ROOT), config.layers(), memory, rows);
+            report = new Report(file.path().toString(), config.architecture().name().toLowerCase(Locale.ROOT), config.layers(), mode.label(), memory, rows);
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -318,7 +324,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private static void printText(Report r, PrintWriter out) {
         Memory m = r.memory();
-        out.printf(Locale.ROOT, "model %s (%s, %d layers)%n", r.model(), r.architecture(), r.layers());
+        out.printf(Locale.ROOT, "model %s (%s, %d layers); %s activations%n", r.model(), r.architecture(), r.layers(), r.activations());
         out.printf(Locale.ROOT, "weights read per token %s; KV cache %s (%s, %d cells)%n%n",
                 megabytes(m.weightBytesPerToken()), megabytes(m.kvCacheBytes()), m.kvType(), m.contextCells());
         out.printf(Locale.ROOT, "| %-6s | %7s | %4s | %10s | %9s | %9s | %9s | %7s | %5s |%n",

@@ -2,6 +2,7 @@ package dev.pipeinfer.cli;
 
 import dev.pipeinfer.gguf.GgufFile;
 import dev.pipeinfer.tensor.ComputePool;
+import dev.pipeinfer.tensor.MatmulActivations;
 import dev.pipeinfer.transformer.LayerSlice;
 import dev.pipeinfer.transformer.SliceOptions;
 import dev.pipeinfer.transformer.kv.KvType;
@@ -45,9 +46,21 @@ final class LocalModel implements AutoCloseable {
         }
     }
 
-    /** All the model's layers in one slice, with a KV cache of {@code contextSize} cells of {@code kvType}. */
-    LayerSlice slice(int contextSize, KvType kvType) {
-        return LayerSlice.loadAll(file, SliceOptions.generation(contextSize).withKvType(kvType), pool);
+    /**
+     * All the model's layers in one slice, with a KV cache of {@code contextSize} cells of {@code kvType}, its
+     * matmuls taking {@code activations}.
+     */
+    LayerSlice slice(int contextSize, KvType kvType, MatmulActivations activations) {
+        return LayerSlice.loadAll(file, SliceOptions.generation(contextSize).withKvType(kvType).withActivations(activations), pool);
+    }
+
+    /** The value of an {@code --activations} option. */
+    static MatmulActivations activations(String name) {
+        try {
+            return MatmulActivations.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw new ErrorReporting.UsageError("--activations must be int8 or f32, not '" + name + "'");
+        }
     }
 
     /** The value of a {@code --kv-type} option. */

@@ -59,6 +59,10 @@ final class LogitsCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "TYPE", description = "KV cache storage, f32 or f16 (default ${DEFAULT-VALUE}).")
     String kvType = "f32";
 
+    @Option(names = "--activations", paramLabel = "f32|int8",
+            description = "Weight matmuls on the f32 activations (f32) or on int8-rounded ones as llama.cpp (int8) (default ${DEFAULT-VALUE}, for checking numbers).")
+    String activations = "f32";
+
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: the number of cores).")
     int threads = LocalModel.defaultThreads();
 
@@ -78,7 +82,7 @@ final class LogitsCommand implements Callable<Integer> {
                 throw new ErrorReporting.UsageError("--top-k must be in 1.." + m.config.vocabSize() + ", not " + topK);
             }
             // The cache holds exactly the prompt.
-            LayerSlice slice = m.slice(tokens.length, kv);
+            LayerSlice slice = m.slice(tokens.length, kv, LocalModel.activations(activations));
             List<PositionTopK> positions = evaluate(slice, tokens);
             print(m, tokens, positions);
         }

@@ -57,6 +57,10 @@ final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "TYPE", description = "KV cache storage, f32 or f16 (default ${DEFAULT-VALUE}).")
     String kvType = "f32";
 
+    @Option(names = "--activations", paramLabel = "f32|int8",
+            description = "Weight matmuls on the f32 activations (f32) or on int8-rounded ones as llama.cpp (int8) (default ${DEFAULT-VALUE}, for checking numbers).")
+    String activations = "f32";
+
     /** The sums a perplexity estimate is made of. */
     static final class Score {
         double nll;
@@ -101,7 +105,7 @@ final class PerplexityCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "perplexity: %d tokens, %d chunks of %d (batch %d, %d threads, %s KV cache)%n",
                     tokens.length, chunks, ctx, passSize, threads, kv);
             err.flush();
-            LayerSlice slice = m.slice(ctx, kv);
+            LayerSlice slice = m.slice(ctx, kv, LocalModel.activations(activations));
             Score score = new Score();
             long start = System.nanoTime();
             for (int chunk = 0; chunk < chunks; chunk++) {

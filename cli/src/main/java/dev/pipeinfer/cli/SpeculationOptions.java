@@ -72,7 +72,7 @@ final class SpeculationOptions {
     DraftModel openDraft(TargetPipeline target, StageOptions stages) throws IOException {
         if (draft == null) return null;
         try {
-            return DraftModel.open(draft, target.file(), TargetPipeline.sliceOptions(target.contextSize(), stages.kvType), draftThreads);
+            return DraftModel.open(draft, target.file(), TargetPipeline.sliceOptions(target.contextSize(), stages.kvType, stages.activations), draftThreads);
         } catch (IllegalArgumentException e) {
             throw new ErrorReporting.UsageError(e.getMessage());
         }

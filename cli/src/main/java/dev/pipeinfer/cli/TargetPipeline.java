@@ -65,17 +65,17 @@ final class TargetPipeline implements AutoCloseable {
         }
     }
 
-    static SliceOptions sliceOptions(int ctx, String kvType) {
+    static SliceOptions sliceOptions(int ctx, String kvType, String activations) {
         KvType kv = switch (kvType.toLowerCase(Locale.ROOT)) {
             case "f16" -> KvType.F16;
             case "f32" -> KvType.F32;
             default -> throw new ErrorReporting.UsageError("--kv-type must be f16 or f32, not '" + kvType + "'");
         };
-        return SliceOptions.generation(ctx).withKvType(kv);
+        return SliceOptions.generation(ctx).withKvType(kv).withActivations(LocalModel.activations(activations));
     }
 
     private void start(StageOptions o, Consumer<String> status) throws IOException {
-        SliceOptions sliceOptions = sliceOptions(contextSize, o.kvType);
+        SliceOptions sliceOptions = sliceOptions(contextSize, o.kvType, o.activations);
         if (o.linkLatencyMillis < 0 || o.linkBandwidthMbit < 0) {
             throw new ErrorReporting.UsageError("--link-latency and --link-bandwidth must not be negative");
         }

@@ -54,6 +54,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "f16|f32", description = "KV cache storage (default ${DEFAULT-VALUE}).")
     String kvType = "f16";
 
+    @Option(names = "--activations", paramLabel = "int8|f32",
+            description = "Weight matmuls on int8-rounded activations (int8, as llama.cpp) or f32 ones; use the head's setting (default ${DEFAULT-VALUE}).")
+    String activations = "int8";
+
     @Option(names = "--cluster-key", paramLabel = "KEY", description = "Shared secret the head must prove it knows.")
     String clusterKey;
 
@@ -78,7 +82,7 @@ final class WorkerCommand implements Callable<Integer> {
         try (GgufFile file = GgufFile.open(model)) {
             ModelConfig config = ModelConfig.from(file);
             int cells = ctx > 0 ? ctx : Math.min(config.contextLength() > 0 ? config.contextLength() : 4096, 4096);
-            SliceOptions sliceOptions = TargetPipeline.sliceOptions(cells, kvType);
+            SliceOptions sliceOptions = TargetPipeline.sliceOptions(cells, kvType, activations);
             var bind = TargetPipeline.address(listen);
             WorkerServer.Config serverConfig = new WorkerServer.Config(bind, file.fingerprint(),
                     clusterKey != null ? ClusterKey.of(clusterKey) : null, insecure, WorkerServer.Config.DEFAULT_MAX_FRAME_BYTES,

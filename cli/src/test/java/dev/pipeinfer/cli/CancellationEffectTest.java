@@ -37,7 +37,7 @@ class CancellationEffectTest {
         options.linkLatencyMillis = 2; // a cluster-like interconnect: results take long enough for speculation to run ahead
         try (TargetPipeline t = TargetPipeline.open(TestData.model("stories260K.gguf"), options, s -> { });
              DraftModel draft = DraftModel.open(TestData.model("stories260K-Q4_0.gguf"), t.file(),
-                     TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
+                     TargetPipeline.sliceOptions(options.ctx, options.kvType, options.activations), 1)) {
             // A low cutoff keeps several runs in flight, so a rejection has runs to cancel.
             SpeculationParams params = SpeculationParams.defaults().withDraftMax(4).withBranches(2).withCutoffs(0.05f, 0.3f, 0f, 0.5f);
             GenerationResult r = SpeculativeDecoder.pipeinfer(t.head(), draft, params)

@@ -90,7 +90,7 @@ class PipelineEquivalenceTest {
     /** The reference: the whole model as one slice, driven directly, one token per forward pass. */
     static int[] oneNodeGreedy(Path model, int[] prompt, int steps) throws Exception {
         try (GgufFile f = GgufFile.open(model); ComputePool pool = new ComputePool(1)) {
-            LayerSlice slice = LayerSlice.loadAll(f, TargetPipeline.sliceOptions(256, "f32"), pool);
+            LayerSlice slice = LayerSlice.loadAll(f, TargetPipeline.sliceOptions(256, "f32", "int8"), pool);
             SliceOutput out = slice.forward(Batch.sequence(prompt, 0, 0, false));
             int[] tokens = new int[steps];
             for (int s = 0; s < steps; s++) {

@@ -42,7 +42,8 @@ class SpeculativeEquivalenceTest {
         String[][] pairs = {
                 {"stories260K.gguf", "stories260K-Q8_0.gguf"},
                 {"stories260K.gguf", "stories260K-Q4_0.gguf"},
-                {"synth-llama-Q4_K_M.gguf", "stories260K.gguf"}};
+                {"synth-llama-Q4_K_M.gguf", "stories260K.gguf"},
+                {"synth-llama-Q4_0.gguf", "stories260K.gguf"}}; // a target on int8 activations (the default)
         for (String[] pair : pairs) {
             for (String mode : List.of("speculative", "pipeinfer", "pipeinfer --draft-first-run")) {
                 for (int stages = 1; stages <= 3; stages++) {
@@ -66,7 +67,7 @@ class SpeculativeEquivalenceTest {
         if (!target.startsWith("stories")) options.kvType = "f32"; // as the one-node reference
         try (TargetPipeline t = TargetPipeline.open(TestData.model(target), options, s -> { });
              DraftModel draft = DraftModel.open(TestData.model(draftName), t.file(),
-                     TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
+                     TargetPipeline.sliceOptions(options.ctx, options.kvType, options.activations), 1)) {
             SpeculationParams params = SpeculationParams.defaults().withDraftMax(4).withBranches(2) // trees with splits
                     .withDraftFirstRun(mode.equals("pipeinfer --draft-first-run"));
             Decoder decoder = mode.startsWith("pipeinfer") ? SpeculativeDecoder.pipeinfer(t.head(), draft, params)

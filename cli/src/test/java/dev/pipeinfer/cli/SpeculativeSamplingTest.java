@@ -43,7 +43,7 @@ class SpeculativeSamplingTest {
         Map<Long, Integer> counts = new HashMap<>();
         try (TargetPipeline t = TargetPipeline.open(target, options, s -> { });
              DraftModel draft = DraftModel.open(TestData.model("stories260K-Q4_0.gguf"), t.file(),
-                     TargetPipeline.sliceOptions(options.ctx, options.kvType), 1)) {
+                     TargetPipeline.sliceOptions(options.ctx, options.kvType, options.activations), 1)) {
             SpeculativeDecoder decoder = SpeculativeDecoder.speculative(t.head(), draft,
                     SpeculationParams.defaults().withDraftMax(3).withBranches(2).withCutoffs(0f, 0.2f, 0f, 0.5f)); // always speculate
             long drafted = 0;
@@ -88,7 +88,7 @@ class SpeculativeSamplingTest {
     private static Map<Long, Double> exactPairs(Path model) throws Exception {
         Map<Long, Double> joint = new HashMap<>();
         try (GgufFile f = GgufFile.open(model); ComputePool pool = new ComputePool(1)) {
-            LayerSlice slice = LayerSlice.loadAll(f, TargetPipeline.sliceOptions(256, "f16"), pool);
+            LayerSlice slice = LayerSlice.loadAll(f, TargetPipeline.sliceOptions(256, "f16", "int8"), pool);
             int vocab = slice.config().vocabSize();
             Sampler sampler = new Sampler(CHAIN, vocab);
             int[] ids1 = new int[vocab], ids2 = new int[vocab];

@@ -67,6 +67,7 @@ public class MatmulBenchmark {
 
     Arena arena;
     ComputePool pool;
+    MatmulActivations mode;
     WeightMatrix[] copies;
     long matrixBytes;
     float[] x, y;
@@ -97,7 +98,8 @@ public class MatmulBenchmark {
         x = new float[n * k];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         y = new float[n * m];
-        pool = new ComputePool(threads, MatmulActivations.parse(activations));
+        pool = new ComputePool(threads);
+        mode = MatmulActivations.parse(activations);
     }
 
     @TearDown(Level.Trial)
@@ -110,7 +112,7 @@ public class MatmulBenchmark {
     public float matmul(Bytes bytes) {
         WeightMatrix w = copies[next];
         next = next + 1 == copies.length ? 0 : next + 1;
-        Matmul.matmul(w, x, n, y, pool);
+        Matmul.matmul(w, x, 0, n, y, 0, pool, mode);
         bytes.weightBytes += matrixBytes;
         return y[0];
     }

@@ -43,16 +43,7 @@ public final class ComputePool implements AutoCloseable {
     /** The reusable matmul job of this pool (see {@link Matmul}). */
     final Matmul.Job matmulJob = new Matmul.Job(this);
 
-    /** What the matmuls of this pool multiply the weights with. */
-    public final MatmulActivations activations;
-
-    /** A pool whose matmuls take f32 activations. */
     public ComputePool(int threads) {
-        this(threads, MatmulActivations.F32);
-    }
-
-    public ComputePool(int threads, MatmulActivations activations) {
-        this.activations = java.util.Objects.requireNonNull(activations, "activations");
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
         this.scratch = new KernelScratch[threads];

@@ -52,37 +52,60 @@ final class Int8Matmul {
         void twoRows(MemorySegment s, long row0, long row1, int blocks, short[] xq, float[] xd, float[] lanes);
 
         /**
-         * One row against the activation rows whose quants start at x0..x3 (element offsets; a row may repeat):
-         * each block's weights decoded once, accumulator i left at {@code lanes[8 i ..]}.
+         * The row's weights as 16-bit integers ({@code quants[32 b ..]}, in the order the activation quants
+         * pair with) and its block scales ({@code scales[b]}): what the batch kernel ({@link #dotTwo}) reads.
          */
-        void rowTimesFour(MemorySegment s, long row, int blocks, short[] xq, float[] xd, int x0, int x1, int x2, int x3,
-                          float[] lanes);
+        void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales);
     }
 
     /** Rows [from, to) of {@code y = x W^T} for the n quantized rows of {@code x}, with the vector kernels. */
     static void rows(Kernels kernels, WeightMatrix w, Int8Activations x, int n, float[] y, int yOffset, int from, int to,
-                     float[] lanes) {
+                     KernelScratch scratch) {
         int k = w.cols, m = w.rows, blocks = k / QK;
         if (n == 1) { // rows r and r + half together: two memory streams pages apart (see RowStreams)
             int half = (to - from + 1) / 2;
             for (int r0 = from; r0 < from + half; r0++) {
                 int r1 = r0 + half;
                 boolean pair = r1 < to;
-                kernels.twoRows(w.data, w.rowOffset(r0), w.rowOffset(pair ? r1 : r0), blocks, x.quants, x.scales, lanes);
-                y[yOffset + r0] = sumLanes(lanes, 0);
-                if (pair) y[yOffset + r1] = sumLanes(lanes, 8);
+                kernels.twoRows(w.data, w.rowOffset(r0), w.rowOffset(pair ? r1 : r0), blocks, x.quants, x.scales, scratch.lanes);
+                y[yOffset + r0] = sumLanes(scratch.lanes, 0);
+                if (pair) y[yOffset + r1] = sumLanes(scratch.lanes, 8);
             }
             return;
         }
+        short[] quants = scratch.int8Row(k);
+        float[] scales = scratch.scales(blocks), lanes = scratch.lanes;
         for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            for (int j = 0; j < n; j += 4) {
-                int group = Math.min(4, n - j), x0 = j * k;
-                kernels.rowTimesFour(w.data, row, blocks, x.quants, x.scales, x0, x0 + Math.min(1, group - 1) * k,
-                        x0 + Math.min(2, group - 1) * k, x0 + (group - 1) * k, lanes);
-                for (int i = 0; i < group; i++) y[yOffset + (j + i) * m + r] = sumLanes(lanes, 8 * i);
+            kernels.decode(w.data, w.rowOffset(r), blocks, quants, scales);
+            for (int j = 0; j < n; j += 2) {
+                boolean pair = j + 1 < n;
+                dotTwo(quants, scales, blocks, x.quants, x.scales, j, pair ? j + 1 : j, lanes);
+                y[yOffset + j * m + r] = sumLanes(lanes, 0);
+                if (pair) y[yOffset + (j + 1) * m + r] = sumLanes(lanes, 8);
             }
         }
+    }
+
+    /**
+     * A decoded weight row against activation rows j0 and j1: accumulators left at {@code lanes[0..8)} and
+     * {@code lanes[8..16)}. The integer sums equal the fused kernels' (both exact), so the bits do too. Batches
+     * take this form because a fused kernel for four activation rows grew past what C2 inlines
+     * (NodeCountInliningCutoff) and boxed its vectors: 46 MB of garbage per call.
+     */
+    static void dotTwo(short[] w, float[] wd, int blocks, short[] xq, float[] xd, int j0, int j1, float[] lanes) {
+        int x0 = j0 * blocks * QK, x1 = j1 * blocks * QK, s0 = j0 * blocks, s1 = j1 * blocks;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        for (int b = 0; b < blocks; b++) {
+            int wi = b * QK;
+            ShortVector low = ShortVector.fromArray(S16, w, wi), high = ShortVector.fromArray(S16, w, wi + 16);
+            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + wi + 16)));
+            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + wi + 16)));
+            float d = wd[b];
+            acc0 = pairSums(p0).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
+            acc1 = pairSums(p1).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
+        }
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, 8);
     }
 
     /**

@@ -46,12 +46,18 @@ public final class Matmul {
 
     /** x holds n rows of w.cols floats from xOffset; y receives n rows of w.rows floats from yOffset. */
     public static void matmul(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, ComputePool pool) {
+        matmul(w, x, xOffset, n, y, yOffset, pool, MatmulActivations.F32);
+    }
+
+    /** {@link #matmul}, the activations taken as {@code activations} says. */
+    public static void matmul(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, ComputePool pool,
+                              MatmulActivations activations) {
         checkShapes(w, x, xOffset, n, y, yOffset);
         if (n == 0 || w.rows == 0) return;
         Job job = pool.matmulJob;
         synchronized (job) {
             job.set(w, x, xOffset, n, y, yOffset);
-            Int8Matmul.Kernels int8 = pool.activations == MatmulActivations.INT8 ? w.format.int8Kernels() : null;
+            Int8Matmul.Kernels int8 = activations == MatmulActivations.INT8 ? w.format.int8Kernels() : null;
             if (int8 != null) job.quantize(int8);
             try {
                 pool.run(w.rows, Dot.ROWS, job);
@@ -144,7 +150,7 @@ public final class Matmul {
         public void run(int worker, int from, int to) {
             KernelScratch scratch = pool.scratch[worker];
             if (int8 != null) {
-                if (Int8Matmul.VECTORS) Int8Matmul.rows(int8, w, quantized, n, y, yOffset, from, to, scratch.lanes);
+                if (Int8Matmul.VECTORS) Int8Matmul.rows(int8, w, quantized, n, y, yOffset, from, to, scratch);
                 else Int8Matmul.rowsScalar(int8, w, quantized, n, y, yOffset, from, to);
             } else if (n == 1 && FUSED) {
                 w.format.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);

@@ -70,28 +70,13 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
     }
 
     @Override
-    public void rowTimesFour(MemorySegment s, long row, int blocks, short[] xq, float[] xd, int x0, int x1, int x2,
-                             int x3, float[] lanes) {
-        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        int s0 = x0 / Int8Matmul.QK, s1 = x1 / Int8Matmul.QK, s2 = x2 / Int8Matmul.QK, s3 = x3 / Int8Matmul.QK;
+    public void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
         for (int b = 0; b < blocks; b++) {
             long o = row + (long) b * BLOCK_BYTES;
-            int xi = b * Int8Matmul.QK;
             ShortVector v = packed(s, o + 2);
-            float d = TensorFormat.fp16(s, o);
-            ShortVector low = v.and((short) 0xF).sub(EIGHT), high = v.lanewise(VectorOperators.LSHR, 4).sub(EIGHT);
-            acc0 = smallPairSums(low.mul(ShortVector.fromArray(S16, xq, x0 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + xi + 16))))
-                    .fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
-            acc1 = smallPairSums(low.mul(ShortVector.fromArray(S16, xq, x1 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + xi + 16))))
-                    .fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
-            acc2 = smallPairSums(low.mul(ShortVector.fromArray(S16, xq, x2 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x2 + xi + 16))))
-                    .fma(FloatVector.broadcast(F8, d * xd[s2 + b]), acc2);
-            acc3 = smallPairSums(low.mul(ShortVector.fromArray(S16, xq, x3 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x3 + xi + 16))))
-                    .fma(FloatVector.broadcast(F8, d * xd[s3 + b]), acc3);
+            v.and((short) 0xF).sub(EIGHT).intoArray(quants, b * Int8Matmul.QK);
+            v.lanewise(VectorOperators.LSHR, 4).sub(EIGHT).intoArray(quants, b * Int8Matmul.QK + 16);
+            scales[b] = TensorFormat.fp16(s, o);
         }
-        acc0.intoArray(lanes, 0);
-        acc1.intoArray(lanes, 8);
-        acc2.intoArray(lanes, 16);
-        acc3.intoArray(lanes, 24);
     }
 }

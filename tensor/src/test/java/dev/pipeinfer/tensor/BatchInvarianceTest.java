@@ -37,7 +37,7 @@ class BatchInvarianceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void rowResultsDoNotDependOnBatchSizePositionOrThreads(KernelCases c) {
-        checkInvariance(c, one, two);
+        checkInvariance(c, MatmulActivations.F32);
     }
 
     static List<KernelCases> int8Cases() {
@@ -47,10 +47,10 @@ class BatchInvarianceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("int8Cases")
     void withInt8ActivationsToo(KernelCases c) {
-        checkInvariance(c, ComputePools.INT8_ONE, ComputePools.INT8_TWO);
+        checkInvariance(c, MatmulActivations.INT8);
     }
 
-    static void checkInvariance(KernelCases c, ComputePool one, ComputePool two) {
+    static void checkInvariance(KernelCases c, MatmulActivations activations) {
         WeightMatrix w = tiled(c);
         int k = c.k();
         float[] x = new float[MAX_N * k];
@@ -58,24 +58,24 @@ class BatchInvarianceTest {
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
 
         float[] reference = new float[MAX_N * ROWS];
-        Matmul.matmul(w, x, MAX_N, reference, two);
+        Matmul.matmul(w, x, 0, MAX_N, reference, 0, two, activations);
 
         for (ComputePool pool : new ComputePool[] {one, two}) {
             float[] alone = withOtherRowStreams(() -> {
                 float[] y = new float[ROWS];
-                Matmul.matmul(w, x, 1, y, pool);
+                Matmul.matmul(w, x, 0, 1, y, 0, pool, activations);
                 return y;
             });
             expectRow(reference, 0, alone, 0, c + " n=1 threads=" + pool.threads() + " with the other row streams");
             for (int n = 1; n <= MAX_N; n++) {
                 float[] y = new float[n * ROWS];
-                Matmul.matmul(w, x, n, y, pool);
+                Matmul.matmul(w, x, 0, n, y, 0, pool, activations);
                 for (int j = 0; j < n; j++) expectRow(reference, j, y, j, c + " n=" + n + " threads=" + pool.threads());
 
                 // the same rows in reverse order: row j now sits at position n-1-j
                 float[] reversed = new float[n * k];
                 for (int j = 0; j < n; j++) System.arraycopy(x, j * k, reversed, (n - 1 - j) * k, k);
-                Matmul.matmul(w, reversed, n, y, pool);
+                Matmul.matmul(w, reversed, 0, n, y, 0, pool, activations);
                 for (int j = 0; j < n; j++) expectRow(reference, j, y, n - 1 - j, c + " reversed n=" + n + " threads=" + pool.threads());
             }
         }

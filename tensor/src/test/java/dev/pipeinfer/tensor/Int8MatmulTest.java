@@ -6,6 +6,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 
+import static dev.pipeinfer.tensor.MatmulActivations.INT8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,9 +29,9 @@ class Int8MatmulTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void vectorPathMatchesLlamaCppOnOneAndTwoThreads(KernelCases c) {
-        for (ComputePool pool : new ComputePool[] {ComputePools.INT8_ONE, ComputePools.INT8_TWO}) {
+        for (ComputePool pool : new ComputePool[] {ComputePools.ONE, ComputePools.TWO}) {
             float[] y = new float[4 * c.rows()];
-            Matmul.matmul(c.matrix(), c.x(), 4, y, pool);
+            Matmul.matmul(c.matrix(), c.x(), 0, 4, y, 0, pool, INT8);
             MatmulTest.assertClose(c.mm(), y, 1e-5, c + " threads=" + pool.threads());
         }
     }
@@ -49,7 +50,7 @@ class Int8MatmulTest {
         float[] x = new float[5 + 4 * c.k()];
         System.arraycopy(c.x(), 0, x, 5, 4 * c.k());
         float[] y = new float[3 + 4 * c.rows()];
-        Matmul.matmul(c.matrix(), x, 5, 4, y, 3, ComputePools.INT8_TWO);
+        Matmul.matmul(c.matrix(), x, 5, 4, y, 3, ComputePools.TWO, INT8);
         MatmulTest.assertClose(c.mm(), java.util.Arrays.copyOfRange(y, 3, y.length), 1e-5, c);
     }
 
@@ -58,8 +59,8 @@ class Int8MatmulTest {
         for (KernelCases c : KernelCases.core()) {
             if (TensorFormat.of(c.type()).int8Kernels() != null) continue;
             float[] f32 = new float[4 * c.rows()], int8 = new float[4 * c.rows()];
-            Matmul.matmul(c.matrix(), c.x(), 4, f32, ComputePools.TWO);
-            Matmul.matmul(c.matrix(), c.x(), 4, int8, ComputePools.INT8_TWO);
+            Matmul.matmul(c.matrix(), c.x(), 0, 4, f32, 0, ComputePools.TWO, MatmulActivations.F32);
+            Matmul.matmul(c.matrix(), c.x(), 0, 4, int8, 0, ComputePools.TWO, INT8);
             assertArrayEquals(f32, int8, c.toString());
         }
     }

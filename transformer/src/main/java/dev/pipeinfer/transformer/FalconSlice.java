@@ -108,7 +108,7 @@ public final class FalconSlice extends LayerSlice {
         }
 
         // Attention: one fused projection, rows laid out [Q | K | V].
-        Matmul.matmul(w.qkv(), attnIn, n, qkv, pool);
+        matmul(w.qkv(), attnIn, n, qkv);
         for (int t = 0; t < n; t++) {
             int row = t * qkvWidth, pos = batch.position(t);
             Rope.neox(qkv, row, config.heads(), config.headDim(), config.ropeDims(), pos, config.ropeFreqBase(), config.ropeFreqScale());
@@ -117,13 +117,13 @@ public final class FalconSlice extends LayerSlice {
         }
         storeKeysValues(sliceLayer, n, cells, qkv, embd, qkv, embd + kvDim, qkvWidth);
         attend(sliceLayer, q, att);
-        Matmul.matmul(w.wo(), att, n, attnOut, pool);
+        matmul(w.wo(), att, n, attnOut);
 
         // MLP, in parallel with attention: it reads `a`, not the attention's result.
-        Matmul.matmul(w.up(), a, n, up, pool);
+        matmul(w.up(), a, n, up);
         if (options.gelu() == GeluMode.EXACT) Activations.gelu(up, 0, up, 0, n * config.ff());
         else Activations.geluFp16Table(up, 0, up, 0, n * config.ff());
-        Matmul.matmul(w.down(), up, n, ffnOut, pool);
+        matmul(w.down(), up, n, ffnOut);
 
         // llama.cpp's order of the two additions: (ffn + attn) + x.
         for (int i = 0; i < n * embd; i++) x[i] = (ffnOut[i] + attnOut[i]) + x[i];

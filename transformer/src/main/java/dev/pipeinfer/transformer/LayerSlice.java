@@ -194,6 +194,11 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         }
     }
 
+    /** {@code y = x W^T} for n rows of x, with this slice's pool and activation mode. */
+    protected final void matmul(WeightMatrix w, float[] x, int n, float[] y) {
+        Matmul.matmul(w, x, 0, n, y, 0, pool, options.activations());
+    }
+
     /** get_rows: the token's embedding row, dequantized exactly. */
     private void embed(int token, float[] dst, int offset) {
         Matmul.getRow(tokenEmbedding, token, dst, offset);
@@ -211,7 +216,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         float[] logits = new float[rows * vocab];
         if (rows == 0) return new SliceOutput(true, 0, vocab, logits);
         finalNorm(outputRows, rows);
-        Matmul.matmul(output, outputRows, 0, rows, logits, 0, pool);
+        matmul(output, outputRows, rows, logits);
         return new SliceOutput(true, rows, vocab, logits);
     }
 

@@ -95,9 +95,9 @@ public final class LlamaSlice extends LayerSlice {
 
         // Attention.
         for (int t = 0; t < n; t++) Norms.rmsNorm(x, t * embd, w.attnNorm(), 0, h, t * embd, embd, config.normEps());
-        Matmul.matmul(w.wq(), h, n, q, pool);
-        Matmul.matmul(w.wk(), h, n, k, pool);
-        Matmul.matmul(w.wv(), h, n, v, pool);
+        matmul(w.wq(), h, n, q);
+        matmul(w.wk(), h, n, k);
+        matmul(w.wv(), h, n, v);
         for (int t = 0; t < n; t++) {
             int pos = batch.position(t);
             Rope.normal(q, t * embd, config.heads(), config.headDim(), config.ropeDims(), pos, config.ropeFreqBase(), config.ropeFreqScale());
@@ -105,15 +105,15 @@ public final class LlamaSlice extends LayerSlice {
         }
         storeKeysValues(sliceLayer, n, cells, k, 0, v, 0, kvDim);
         attend(sliceLayer, q, att);
-        Matmul.matmul(w.wo(), att, n, proj, pool);
+        matmul(w.wo(), att, n, proj);
         Elementwise.add(x, 0, proj, 0, x, 0, n * embd);
 
         // Feed-forward.
         for (int t = 0; t < n; t++) Norms.rmsNorm(x, t * embd, w.ffnNorm(), 0, h, t * embd, embd, config.normEps());
-        Matmul.matmul(w.gate(), h, n, gate, pool);
-        Matmul.matmul(w.up(), h, n, up, pool);
+        matmul(w.gate(), h, n, gate);
+        matmul(w.up(), h, n, up);
         Activations.swiglu(gate, 0, up, 0, gate, 0, n * config.ff());
-        Matmul.matmul(w.down(), gate, n, proj, pool);
+        matmul(w.down(), gate, n, proj);
         Elementwise.add(x, 0, proj, 0, x, 0, n * embd);
     }
 
