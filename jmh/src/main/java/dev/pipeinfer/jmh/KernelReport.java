@@ -20,7 +20,8 @@ import java.util.Map;
 /**
  * The representative kernel report (about 10 minutes): read bandwidth at 1 and 2 threads; matmul GB/s of
  * weights for every type at n = 1 on one shape (default 5632x2048, an FFN matrix) at 1 and 2 threads;
- * and for Q4_0, Q8_0, F16 and Q4_K the time of n = 2, 4, 8, 16 relative to n = 1. Every figure is the
+ * and for Q4_0, Q8_0, F16 and Q4_K the time of n = 2, 4, 8, 16 relative to n = 1; all of it again for Q8_0
+ * and Q4_0 on int8 activations (rows "Q8_0 int8", "Q4_0 int8"; the other rows are f32). Every figure is the
  * <b>median</b> of the measurement iterations (this machine is shared; 2-thread runs sometimes drop to
  * 1-thread speed, so means mislead).
  *
@@ -33,6 +34,8 @@ import java.util.Map;
 public final class KernelReport {
     static final String[] ALL_TYPES = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};
     static final String[] BATCH_TYPES = {"Q4_0", "Q8_0", "F16", "Q4_K"};
+    /** The types with int8-activation kernels, measured in that mode too (rows labelled "Q4_0 int8"). */
+    static final String[] INT8_TYPES = {"Q8_0", "Q4_0"};
 
     private KernelReport() {}
 
@@ -52,6 +55,9 @@ public final class KernelReport {
                 .param("shape", shape).param("n", "1").param("threads", "1", "2")), gbs, opsPerSecond);
         collect(run(base().include(MatmulBenchmark.class.getName() + ".matmul").param("type", BATCH_TYPES)
                 .param("shape", shape).param("n", "2", "4", "8", "16").param("threads", "1", "2")), gbs, opsPerSecond);
+        collect(run(base().include(MatmulBenchmark.class.getName() + ".matmul").param("type", INT8_TYPES)
+                .param("activations", "int8").param("shape", shape).param("n", "1", "2", "4", "8", "16")
+                .param("threads", "1", "2")), gbs, opsPerSecond);
 
         System.out.println();
         System.out.printf("Kernel report, shape %s (m x k), medians of %d iterations; %.1f min%n", shape, ITERATIONS,
@@ -59,7 +65,7 @@ public final class KernelReport {
         System.out.printf("Read bandwidth (1 GiB, vector sum): 1 thread %.1f GB/s, 2 threads %.1f GB/s%n%n", read.get("1"), read.get("2"));
         System.out.println("| type | n=1, 1 thread GB/s | % of read bw | n=1, 2 threads GB/s | % of read bw |");
         System.out.println("|---|---|---|---|---|");
-        for (String t : ALL_TYPES) {
+        for (String t : rows(ALL_TYPES)) {
             double g1 = gbs.getOrDefault(key(t, 1, 1), Double.NaN), g2 = gbs.getOrDefault(key(t, 1, 2), Double.NaN);
             System.out.printf("| %s | %.2f | %.0f%% | %.2f | %.0f%% |%n", t, g1, 100 * g1 / read.get("1"), g2, 100 * g2 / read.get("2"));
         }
@@ -67,7 +73,7 @@ public final class KernelReport {
         System.out.println("Time per call relative to n=1 (same type and threads):");
         System.out.println("| type | threads | n=2 | n=4 | n=8 | n=16 |");
         System.out.println("|---|---|---|---|---|---|");
-        for (String t : BATCH_TYPES) {
+        for (String t : rows(BATCH_TYPES)) {
             for (int threads = 1; threads <= 2; threads++) {
                 StringBuilder row = new StringBuilder("| " + t + " | " + threads + " |");
                 double one = opsPerSecond.getOrDefault(key(t, 1, threads), Double.NaN);
@@ -91,13 +97,22 @@ public final class KernelReport {
         return new Runner(options.build()).run();
     }
 
+    /** The report's row labels: the types, then the int8-activation rows. */
+    static List<String> rows(String[] types) {
+        List<String> rows = new ArrayList<>(Arrays.asList(types));
+        for (String t : INT8_TYPES) rows.add(t + " int8");
+        return rows;
+    }
+
     static String key(String type, int n, int threads) {
         return type + "/" + n + "/" + threads;
     }
 
     static void collect(Collection<RunResult> results, Map<String, Double> gbs, Map<String, Double> ops) {
         for (RunResult r : results) {
-            String k = key(r.getParams().getParam("type"), Integer.parseInt(r.getParams().getParam("n")),
+            String label = r.getParams().getParam("type")
+                    + ("int8".equals(r.getParams().getParam("activations")) ? " int8" : "");
+            String k = key(label, Integer.parseInt(r.getParams().getParam("n")),
                     Integer.parseInt(r.getParams().getParam("threads")));
             gbs.put(k, medianGBs(r));
             ops.put(k, median(r, null));

@@ -56,6 +56,9 @@ final class Int8Matmul {
          * pair with) and its block scales ({@code scales[b]}): what the batch kernel ({@link #dotTwo}) reads.
          */
         void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales);
+
+        /** Whether every pair of adjacent 16-bit products sums below 2^15, so {@link #smallPairSums} applies. */
+        boolean smallProducts();
     }
 
     /** Rows [from, to) of {@code y = x W^T} for the n quantized rows of {@code x}, with the vector kernels. */
@@ -79,7 +82,7 @@ final class Int8Matmul {
             kernels.decode(w.data, w.rowOffset(r), blocks, quants, scales);
             for (int j = 0; j < n; j += 2) {
                 boolean pair = j + 1 < n;
-                dotTwo(quants, scales, blocks, x.quants, x.scales, j, pair ? j + 1 : j, lanes);
+                dotTwo(quants, scales, blocks, x.quants, x.scales, j, pair ? j + 1 : j, kernels.smallProducts(), lanes);
                 y[yOffset + j * m + r] = sumLanes(lanes, 0);
                 if (pair) y[yOffset + (j + 1) * m + r] = sumLanes(lanes, 8);
             }
@@ -92,7 +95,8 @@ final class Int8Matmul {
      * take this form because a fused kernel for four activation rows grew past what C2 inlines
      * (NodeCountInliningCutoff) and boxed its vectors: 46 MB of garbage per call.
      */
-    static void dotTwo(short[] w, float[] wd, int blocks, short[] xq, float[] xd, int j0, int j1, float[] lanes) {
+    static void dotTwo(short[] w, float[] wd, int blocks, short[] xq, float[] xd, int j0, int j1, boolean small,
+                       float[] lanes) {
         int x0 = j0 * blocks * QK, x1 = j1 * blocks * QK, s0 = j0 * blocks, s1 = j1 * blocks;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         for (int b = 0; b < blocks; b++) {
@@ -101,8 +105,9 @@ final class Int8Matmul {
             ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + wi + 16)));
             ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + wi + 16)));
             float d = wd[b];
-            acc0 = pairSums(p0).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
-            acc1 = pairSums(p1).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
+            FloatVector sum0 = small ? smallPairSums(p0) : pairSums(p0), sum1 = small ? smallPairSums(p1) : pairSums(p1);
+            acc0 = sum0.fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
+            acc1 = sum1.fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
         }
         acc0.intoArray(lanes, 0);
         acc1.intoArray(lanes, 8);

@@ -70,6 +70,11 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
     }
 
     @Override
+    public boolean smallProducts() {
+        return true; // weights -8..7: four products of a pair at most 4 x 8 x 127
+    }
+
+    @Override
     public void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
         for (int b = 0; b < blocks; b++) {
             long o = row + (long) b * BLOCK_BYTES;

@@ -65,6 +65,11 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
     }
 
     @Override
+    public boolean smallProducts() {
+        return false; // two products of a lane alone reach 2 x 128 x 127
+    }
+
+    @Override
     public void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
         for (int b = 0; b < blocks; b++) {
             long o = row + (long) b * BLOCK_BYTES;
