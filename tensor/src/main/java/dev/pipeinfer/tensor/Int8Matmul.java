@@ -9,129 +9,122 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The matmul on {@link MatmulActivations#INT8} activations ({@link Int8Activations}), for weight types whose
- * blocks are 32 integers and one scale (Q8_0, Q4_0): per block, the exact integer dot product of the weight's
- * and the activation's quants, times {@code d_weight * d_activation}, summed in float. This is llama.cpp's
- * {@code ggml_vec_dot_q8_0_q8_0} / {@code q4_0_q8_0}, so results follow its {@code mm} output.
+ * The matmul on {@link MatmulActivations#INT8} activations ({@link Int8Activations}), for the weight types
+ * whose blocks are 32 integers and one scale (Q8_0, Q4_0): per block, the exact integer dot product of the
+ * weight's and the activation's quants, times {@code d_weight * d_activation}, summed in float. This is
+ * llama.cpp's {@code ggml_vec_dot_q8_0_q8_0} / {@code q4_0_q8_0}, so results follow its {@code mm} output.
  *
- * <p>The vector kernels work on 256-bit vectors whatever the CPU's width: a block's 32 weights and 32
- * activation quants are two pairs of 16-bit vectors; their products (16-bit, exact: |q_w x q_x| <= 128 x 127)
- * are added pairwise into eight 32-bit sums ({@link #pairSums}), converted to float and accumulated with one
- * FMA by the block's scale. That is about 16 instructions per block and row where the f32 kernels need about
- * 32 (four conversions, multiplies and FMAs of eight lanes). The Vector API has no int8 or int16 dot-product
- * operation (AVX2's {@code vpmaddubsw} / {@code vpmaddwd}), which is why the pairs are summed by shifts.
+ * <p>The vector kernels work on 256-bit vectors whatever the CPU's width: 16 weights and 16 activation quants
+ * are 16-bit lanes; their products (16-bit, exact: |q_w x q_x| <= 128 x 127) are added pairwise into eight
+ * 32-bit sums ({@link #pairSums}), converted to float and accumulated with one FMA by the block's scale.
+ * That is about 16 instructions per 32 weights where the f32 kernels need about 32 (four conversions,
+ * multiplies and FMAs of eight lanes). The Vector API has no int8 or int16 dot-product operation (AVX2's
+ * {@code vpmaddubsw} / {@code vpmaddwd}), which is why the pairs are summed by shifts.
  *
- * <p><b>Order of sums</b>, the same for every kernel and every n, so the matmul stays batch-invariant: per
- * output, one accumulator of eight float lanes, blocks in increasing order, then {@link #sumLanes}.
+ * <p><b>Order of sums</b>, the same for every kernel of a type and every n, so the matmul stays
+ * batch-invariant: per output, one accumulator of eight float lanes, blocks in increasing order, then
+ * {@link #sumLanes}.
+ *
+ * <p>Q4_K was measured with int8 activations too (llama.cpp's Q8_K; scales unpacked before the vector loop,
+ * pairs of 16-bit products times the 6-bit scales): n = 1 536 against 502 calls/s of 5632x2048 on the f32
+ * path, n = 8 75 against 144 (JMH, 1 thread, Zen 2). Not worth a second numeric path; the k-quants stay f32.
  */
 final class Int8Matmul {
     static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    static final int QK = Int8Activations.QK;
 
     /** The vector kernels need 256-bit vectors (and are not narrowed below that by -Dpipeinfer.vectorBits). */
     static final boolean VECTORS = Lanes.F.vectorBitSize() >= 256;
 
+    /** Where a kernel leaves its two finished outputs in the lanes scratch (past two accumulators). */
+    static final int RESULT = 16;
+
     private Int8Matmul() {}
 
-    /** A weight type's side of the INT8 matmul. Row and block arguments are byte offsets into {@code s}. */
+    /** A weight type's side of the INT8 matmul (blocks of 32 weights). Row arguments are byte offsets into {@code s}. */
     interface Kernels {
-        /** Bytes per block of 32 weights. */
-        int blockBytes();
-
-        /** Scalar reference: the block's weight scale d. */
-        float scale(MemorySegment s, long block);
-
-        /** Scalar reference: the exact integer dot product of the block's quants with {@code xq[at .. at + 32)}. */
-        int blockDot(MemorySegment s, long block, short[] xq, int at);
+        /**
+         * n = 1: rows row0 and row1 (row1 may equal row0) against activation row 0, the two dot products left
+         * at {@code scratch.lanes[RESULT]} and {@code [RESULT + 1]}.
+         */
+        void twoRows(MemorySegment s, long row0, long row1, int blocks, Int8Activations x, KernelScratch scratch);
 
         /**
-         * Rows row0 and row1 against activation row 0: their accumulators left at {@code lanes[0..8)} and
-         * {@code lanes[8..16)} (row1 may equal row0).
+         * Batches: row {@code row} against activation rows j0 and j1 (j1 may equal j0), each block decoded once
+         * for both; the dot products left at {@code lanes[RESULT]} and {@code lanes[RESULT + 1]}, with the
+         * operations of {@link #twoRows}, so the same bits. Measured against (JMH 5632x2048, 1 thread, calls/s):
+         * decoding each row to 16-bit integers once and dotting the decoded row with the activation pairs (Q8_0
+         * n = 2 362 against 497 here, n = 8 124 against 132; Q4_0 n = 2 572 against 597, n = 8 201 against 151),
+         * and four activation rows per call (C2 gave up on the kernel and boxed its vectors, 50 MB a call).
          */
-        void twoRows(MemorySegment s, long row0, long row1, int blocks, short[] xq, float[] xd, float[] lanes);
+        void rowTimesTwo(MemorySegment s, long row, int blocks, Int8Activations x, int j0, int j1, KernelScratch scratch);
 
-        /**
-         * The row's weights as 16-bit integers ({@code quants[32 b ..]}, in the order the activation quants
-         * pair with) and its block scales ({@code scales[b]}): what the batch kernel ({@link #dotTwo}) reads.
-         */
-        void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales);
-
-        /** Whether every pair of adjacent 16-bit products sums below 2^15, so {@link #smallPairSums} applies. */
-        boolean smallProducts();
+        /** Scalar reference, in the order of llama.cpp's generic C code: row {@code row} against activation row j. */
+        float dotScalar(MemorySegment s, long row, int blocks, Int8Activations x, int j);
     }
 
     /** Rows [from, to) of {@code y = x W^T} for the n quantized rows of {@code x}, with the vector kernels. */
     static void rows(Kernels kernels, WeightMatrix w, Int8Activations x, int n, float[] y, int yOffset, int from, int to,
                      KernelScratch scratch) {
-        int k = w.cols, m = w.rows, blocks = k / QK;
+        int k = w.cols, m = w.rows, blocks = k / Int8Activations.QK;
+        float[] lanes = scratch.lanes;
         if (n == 1) { // rows r and r + half together: two memory streams pages apart (see RowStreams)
             int half = (to - from + 1) / 2;
             for (int r0 = from; r0 < from + half; r0++) {
                 int r1 = r0 + half;
                 boolean pair = r1 < to;
-                kernels.twoRows(w.data, w.rowOffset(r0), w.rowOffset(pair ? r1 : r0), blocks, x.quants, x.scales, scratch.lanes);
-                y[yOffset + r0] = sumLanes(scratch.lanes, 0);
-                if (pair) y[yOffset + r1] = sumLanes(scratch.lanes, 8);
+                kernels.twoRows(w.data, w.rowOffset(r0), w.rowOffset(pair ? r1 : r0), blocks, x, scratch);
+                y[yOffset + r0] = lanes[RESULT];
+                if (pair) y[yOffset + r1] = lanes[RESULT + 1];
             }
             return;
         }
-        short[] quants = scratch.int8Row(k);
-        float[] scales = scratch.scales(blocks), lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            kernels.decode(w.data, w.rowOffset(r), blocks, quants, scales);
+        for (int r = from; r < to; r++) { // the row comes from memory once, from L1 for the further pairs
+            long row = w.rowOffset(r);
             for (int j = 0; j < n; j += 2) {
                 boolean pair = j + 1 < n;
-                dotTwo(quants, scales, blocks, x.quants, x.scales, j, pair ? j + 1 : j, kernels.smallProducts(), lanes);
-                y[yOffset + j * m + r] = sumLanes(lanes, 0);
-                if (pair) y[yOffset + (j + 1) * m + r] = sumLanes(lanes, 8);
+                kernels.rowTimesTwo(w.data, row, blocks, x, j, pair ? j + 1 : j, scratch);
+                y[yOffset + j * m + r] = lanes[RESULT];
+                if (pair) y[yOffset + (j + 1) * m + r] = lanes[RESULT + 1];
             }
         }
     }
 
-    /**
-     * A decoded weight row against activation rows j0 and j1: accumulators left at {@code lanes[0..8)} and
-     * {@code lanes[8..16)}. The integer sums equal the fused kernels' (both exact), so the bits do too. Batches
-     * take this form because a fused kernel for four activation rows grew past what C2 inlines
-     * (NodeCountInliningCutoff) and boxed its vectors: 46 MB of garbage per call.
-     */
-    static void dotTwo(short[] w, float[] wd, int blocks, short[] xq, float[] xd, int j0, int j1, boolean small,
-                       float[] lanes) {
-        int x0 = j0 * blocks * QK, x1 = j1 * blocks * QK, s0 = j0 * blocks, s1 = j1 * blocks;
-        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        for (int b = 0; b < blocks; b++) {
-            int wi = b * QK;
-            ShortVector low = ShortVector.fromArray(S16, w, wi), high = ShortVector.fromArray(S16, w, wi + 16);
-            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + wi + 16)));
-            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + wi + 16)));
-            float d = wd[b];
-            FloatVector sum0 = small ? smallPairSums(p0) : pairSums(p0), sum1 = small ? smallPairSums(p1) : pairSums(p1);
-            acc0 = sum0.fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
-            acc1 = sum1.fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
-        }
-        acc0.intoArray(lanes, 0);
-        acc1.intoArray(lanes, 8);
-    }
-
-    /**
-     * Scalar reference, the order of llama.cpp's generic C code: per output, block by block,
-     * {@code sum += isum * (d_weight * d_activation)}.
-     */
+    /** The scalar reference over rows [from, to). */
     static void rowsScalar(Kernels kernels, WeightMatrix w, Int8Activations x, int n, float[] y, int yOffset, int from,
                            int to) {
-        int k = w.cols, m = w.rows, blocks = k / QK, bytes = kernels.blockBytes();
+        int m = w.rows, blocks = w.cols / Int8Activations.QK;
         for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            for (int j = 0; j < n; j++) {
-                float sum = 0;
-                for (int b = 0; b < blocks; b++) {
-                    long block = row + (long) b * bytes;
-                    int isum = kernels.blockDot(w.data, block, x.quants, j * k + b * QK);
-                    sum += isum * (kernels.scale(w.data, block) * x.scales[j * blocks + b]);
-                }
-                y[yOffset + j * m + r] = sum;
-            }
+            for (int j = 0; j < n; j++) y[yOffset + j * m + r] = kernels.dotScalar(w.data, w.rowOffset(r), blocks, x, j);
         }
+    }
+
+    /** The exact integer dot product of one 32-weight block with the activation quants at {@code xq[at ..]}. */
+    interface BlockDot {
+        int of(MemorySegment s, long block, short[] xq, int at);
+    }
+
+    /**
+     * The scalar reference of the 32-weight block types, whose blocks start with their fp16 scale: per block
+     * {@code sum += isum * (d_weight * d_activation)}, as llama.cpp's generic C code.
+     */
+    static float dotScalarBlocksOf32(MemorySegment s, long row, int blocks, int blockBytes, Int8Activations x, int j,
+                                     BlockDot dot) {
+        float sum = 0;
+        for (int b = 0; b < blocks; b++) {
+            long block = row + (long) b * blockBytes;
+            int isum = dot.of(s, block, x.quants, (j * blocks + b) * 32);
+            sum += isum * (TensorFormat.fp16(s, block) * x.scales[j * blocks + b]);
+        }
+        return sum;
+    }
+
+    /** The two accumulators' lane sums into {@code lanes[RESULT]} and {@code lanes[RESULT + 1]}. */
+    static void finishTwo(FloatVector acc0, FloatVector acc1, float[] lanes) {
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, 8);
+        lanes[RESULT] = sumLanes(lanes, 0);
+        lanes[RESULT + 1] = sumLanes(lanes, 8);
     }
 
     /** Eight lanes summed as a halving tree (lane i + lane i + 4, then (0 + 2) + (1 + 3)). */
@@ -151,14 +144,18 @@ final class Int8Matmul {
         return (FloatVector) low.add(pairs.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
     }
 
+    /** {@link #smallPairSums} as ints. */
+    static IntVector smallPairSumsInt(ShortVector products) {
+        IntVector pairs = products.reinterpretAsInts();
+        return pairs.add(pairs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+    }
+
     /**
      * {@link #pairSums} in three instructions instead of four, valid while every pair sums to less than 2^15 in
      * magnitude: the low half shifted up and added makes the pair's sum the high half (plus the low half's
      * unsigned bits below, which the arithmetic shift drops).
      */
     static FloatVector smallPairSums(ShortVector products) {
-        IntVector pairs = products.reinterpretAsInts();
-        return (FloatVector) pairs.add(pairs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                .convert(VectorOperators.I2F, 0);
+        return (FloatVector) smallPairSumsInt(products).convert(VectorOperators.I2F, 0);
     }
 }

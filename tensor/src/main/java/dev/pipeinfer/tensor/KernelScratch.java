@@ -7,7 +7,7 @@ package dev.pipeinfer.tensor;
 final class KernelScratch {
     /** Four decoded weight rows of one tile ({@link Dot#ROWS} x {@link Matmul#TILE} floats). */
     final float[] tile = new float[Dot.ROWS * Matmul.TILE];
-    /** Fused kernels: four rows' block scales, and four accumulators' lanes to finish. */
+    /** Fused kernels: four rows' block scales, and four accumulators' lanes to finish (int8 kernels: two, and their sums). */
     final float[] lanes = new float[8 * 16];
     /** Fused kernels: one block's unpacked integer scales. */
     final int[] blockScales = new int[16];
@@ -15,18 +15,11 @@ final class KernelScratch {
     int prefetched;
     private float[] acc = new float[0];
     private float[] scales = new float[0];
-    private short[] int8Row = new short[0];
 
     /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
     float[] scales(int size) {
         if (scales.length < size) scales = new float[size];
         return scales;
-    }
-
-    /** Room for a weight row decoded to 16-bit integers ({@link Int8Matmul.Kernels#decode}). */
-    short[] int8Row(int size) {
-        if (int8Row.length < size) int8Row = new short[size];
-        return int8Row;
     }
 
     /** Room for the two vector accumulators per output of four weight rows against n activation rows. */

@@ -7,12 +7,16 @@ import jdk.incubator.vector.FloatVector;
  * row-major), Y [n x m] (row-major), i.e. {@code y[j][r] = W[r] . x[j]}. This is ggml's
  * {@code mul_mat(W, X)}.
  *
- * <p><b>Activations stay f32.</b> Weights are decoded (with the type's vectorized decoder, bit-identical to
- * its reference dequantizer) four rows at a time, one tile of {@link #TILE} columns at a time, into a
- * per-thread buffer that stays in L1, and multiplied there with the matching tile of every row of X by
- * the register-blocked kernels of {@link Dot}. A batch of n rows therefore reads each weight from memory
- * once, and four weight rows share every activation load. Results track the float64 reference
- * ({@code mmexact}) to float32 summation error rather than llama.cpp's int8-activation result ({@code mm}).
+ * <p><b>F32 activations</b> (the default): weights are decoded (with the type's vectorized decoder,
+ * bit-identical to its reference dequantizer) four rows at a time, one tile of {@link #TILE} columns at a
+ * time, into a per-thread buffer that stays in L1, and multiplied there with the matching tile of every row
+ * of X by the register-blocked kernels of {@link Dot}. A batch of n rows therefore reads each weight from
+ * memory once, and four weight rows share every activation load. Results track the float64 reference
+ * ({@code mmexact}) to float32 summation error.
+ *
+ * <p><b>INT8 activations</b> ({@link MatmulActivations#INT8}), for Q8_0 and Q4_0 weights: X is quantized
+ * once per call ({@link Int8Activations}, before the threads start) and {@link Int8Matmul} sums integer
+ * products as llama.cpp does, following its result ({@code mm}).
  *
  * <p>For n = 1 the types that decide decoding speed have fused kernels ({@link TensorFormat#matvecRows})
  * that decode each block in registers (for one, two or four rows at a time) and feed it straight into the

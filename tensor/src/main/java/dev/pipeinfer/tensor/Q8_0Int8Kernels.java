@@ -24,19 +24,14 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
     private static final int BLOCK_BYTES = Q8_0Format.BLOCK_BYTES;
 
     @Override
-    public int blockBytes() {
-        return BLOCK_BYTES;
+    public float dotScalar(MemorySegment s, long row, int blocks, Int8Activations x, int j) {
+        return Int8Matmul.dotScalarBlocksOf32(s, row, blocks, BLOCK_BYTES, x, j, Q8_0Int8Kernels::blockDot);
     }
 
-    @Override
-    public float scale(MemorySegment s, long block) {
-        return TensorFormat.fp16(s, block);
-    }
-
-    @Override
-    public int blockDot(MemorySegment s, long block, short[] xq, int at) {
+    /** The scalar reference of one block: the exact integer dot product of its quants with {@code xq[at .. at + 32)}. */
+    static int blockDot(MemorySegment s, long block, short[] xq, int at) {
         int sum = 0;
-        for (int i = 0; i < Int8Matmul.QK; i++) sum += s.get(ValueLayout.JAVA_BYTE, block + 2 + i) * xq[at + i];
+        for (int i = 0; i < 32; i++) sum += s.get(ValueLayout.JAVA_BYTE, block + 2 + i) * xq[at + i];
         return sum;
     }
 
@@ -47,11 +42,13 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
     }
 
     @Override
-    public void twoRows(MemorySegment s, long row0, long row1, int blocks, short[] xq, float[] xd, float[] lanes) {
+    public void twoRows(MemorySegment s, long row0, long row1, int blocks, Int8Activations x, KernelScratch scratch) {
+        short[] xq = x.quants;
+        float[] xd = x.scales;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         for (int b = 0; b < blocks; b++) {
             long o0 = row0 + (long) b * BLOCK_BYTES, o1 = row1 + (long) b * BLOCK_BYTES;
-            int xi = b * Int8Matmul.QK;
+            int xi = b * 32;
             ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
             ShortVector low0 = quants(s, o0 + 2), high0 = quants(s, o0 + 18);
             ShortVector low1 = quants(s, o1 + 2), high1 = quants(s, o1 + 18);
@@ -60,22 +57,26 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
             acc0 = pairSums(low0.mul(xLow).add(high0.mul(xHigh))).fma(FloatVector.broadcast(F8, d0), acc0);
             acc1 = pairSums(low1.mul(xLow).add(high1.mul(xHigh))).fma(FloatVector.broadcast(F8, d1), acc1);
         }
-        acc0.intoArray(lanes, 0);
-        acc1.intoArray(lanes, 8);
+        Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }
 
     @Override
-    public boolean smallProducts() {
-        return false; // two products of a lane alone reach 2 x 128 x 127
-    }
-
-    @Override
-    public void decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
+    public void rowTimesTwo(MemorySegment s, long row, int blocks, Int8Activations x, int j0, int j1,
+                            KernelScratch scratch) {
+        short[] xq = x.quants;
+        float[] xd = x.scales;
+        int x0 = j0 * blocks * 32, x1 = j1 * blocks * 32, s0 = j0 * blocks, s1 = j1 * blocks;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         for (int b = 0; b < blocks; b++) {
             long o = row + (long) b * BLOCK_BYTES;
-            quants(s, o + 2).intoArray(quants, b * Int8Matmul.QK);
-            quants(s, o + 18).intoArray(quants, b * Int8Matmul.QK + 16);
-            scales[b] = TensorFormat.fp16(s, o);
+            int xi = b * 32;
+            ShortVector low = quants(s, o + 2), high = quants(s, o + 18);
+            float d = TensorFormat.fp16(s, o);
+            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + xi + 16)));
+            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + xi + 16)));
+            acc0 = pairSums(p0).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
+            acc1 = pairSums(p1).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
         }
+        Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }
 }

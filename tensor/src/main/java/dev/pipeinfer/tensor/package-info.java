@@ -7,7 +7,9 @@
  *       {@code WeightMatrix.of(GgufTensor)} or {@code new WeightMatrix(type, segment, m, k)}.</li>
  *   <li>{@link dev.pipeinfer.tensor.Matmul}: {@code matmul(w, x, n, y, pool)} and the offset form
  *       {@code matmul(w, x, xOffset, n, y, yOffset, pool)}: x row-major [n][k], y row-major [n][m], so
- *       {@code y[j*m + r] = W[r] . x[j]}; {@code matmulScalar(...)} is the reference;
+ *       {@code y[j*m + r] = W[r] . x[j]}; a last argument {@link dev.pipeinfer.tensor.MatmulActivations}
+ *       chooses f32 or int8 activations; {@code matmulScalar(...)} and {@code matmulInt8Scalar(...)} are
+ *       the references;
  *       {@code getRow(w, row, dst, dstOffset)} is ggml's get_rows (dequantized exactly).</li>
  *   <li>{@link dev.pipeinfer.tensor.ComputePool}{@code (threads)}: per-node platform threads, static row
  *       partition, AutoCloseable.</li>
@@ -28,13 +30,16 @@
  * ggml-quants' dequantize_row_*, the vector decoder, the quantizer where there is one, and (for F32, Q8_0,
  * Q4_0, Q4_K, Q5_K, Q6_K) a fused n = 1 matmul kernel.
  *
- * <h2>Numerics: f32 activations</h2>
- * Activations stay f32; every weight is used at its exact dequantized value (the kernels compute the same
- * floats as ggml's to_float), so results match ggml's double-precision product {@code mmexact} to float32
- * summation error (tests require 1e-5 of max|y|), not llama.cpp's int8-activation {@code mm}. This is
- * the simplest choice that keeps every type on one code path and makes batch invariance easy; it costs
- * more instructions per weight than int8 activations would in C, but the Vector API has no int8 dot
- * product instruction (no VNNI), so an int8 path would need widening to 16/32-bit lanes and gains little.
+ * <h2>Numerics: f32 or int8 activations ({@link dev.pipeinfer.tensor.MatmulActivations})</h2>
+ * With {@code F32} (the default of {@code matmul}), every weight is used at its exact dequantized value (the
+ * kernels compute the same floats as ggml's to_float), so results match ggml's double-precision product
+ * {@code mmexact} to float32 summation error (tests require 1e-5 of max|y|). With {@code INT8} (what the
+ * engine generates with, as llama.cpp does), each activation row is first rounded to ggml's Q8_0 and Q8_0 and
+ * Q4_0 weights are dotted with it in exact integer arithmetic ({@link dev.pipeinfer.tensor.Int8Matmul}):
+ * llama.cpp's own {@code mm} to 1e-5, and on AVX2 1.2-1.5x faster at n = 1, because sixteen 16-bit products
+ * fit a 256-bit register where eight floats do. The Vector API has no int8 dot-product instruction (no
+ * vpmaddubsw or VNNI), so pairs of 16-bit products are summed with shifts; other types take the f32 path in
+ * either mode.
  *
  * <h2>Batch invariance</h2>
  * Row j of Y is bit-identical for every n, every position of that row in X and every thread count. Each
@@ -43,7 +48,8 @@
  * summed in index order (never {@code reduceLanes}, whose order differs between interpreter and C2), and
  * a k mod 16 tail is added one product at a time ({@link dev.pipeinfer.tensor.Dot}). The fused n = 1
  * kernels follow exactly that pattern with the exact dequantized values, so they give the same bits as the
- * decode-then-dot path used for n > 1 (checked by BatchInvarianceTest).
+ * decode-then-dot path used for n > 1 (checked by BatchInvarianceTest). On int8 activations each output has
+ * one eight-lane accumulator fed block by block and summed as a halving tree, on every path.
  *
  * <h2>Vector API pitfalls met here</h2>
  * A vector that crosses a call that C2 does not inline is boxed (allocated), which costs 3-10x. Large
