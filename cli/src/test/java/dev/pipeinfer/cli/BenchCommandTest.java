@@ -34,6 +34,8 @@ class BenchCommandTest {
         assertEquals(List.of("prompt/1/8", "decode/1/4", "batch/1/1", "batch/1/4", "prompt/2/8", "decode/2/4", "batch/2/1", "batch/2/4"), kinds);
         assertEquals(1.0, report.get("rows").get(2).get("cost_vs1").asDouble(), "one token costs what one token costs");
 
+        assertEquals("int8", report.get("activations").asText(), "llama.cpp's way is the default");
+
         JsonNode memory = report.get("memory");
         // MODELS.json, stories260K: output 131072 + 5 layers x (q 16384 + k 8192 + v 8192 + o 16384 + 3 x 44032); the
         // embedding (131072) is only row-gathered and the 1-D norms are not matrices.
@@ -80,6 +82,10 @@ class BenchCommandTest {
         CommandRun zeroBatch = CommandRun.of("bench", "--model", stories, "--batch", "0,2");
         assertEquals(2, zeroBatch.status());
         assertEquals("pipeinfer bench: --batch: every size must be at least 1, not 0", zeroBatch.err().strip());
+
+        CommandRun badActivations = CommandRun.of("bench", "--model", stories, "--activations", "int4");
+        assertEquals(2, badActivations.status());
+        assertEquals("pipeinfer bench: --activations must be int8 or f32, not 'int4'", badActivations.err().strip());
 
         CommandRun noRepeat = CommandRun.of("bench", "--model", stories, "--repeat", "0");
         assertEquals(2, noRepeat.status());
