@@ -16,14 +16,16 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>The vector kernels work on 256-bit vectors whatever the CPU's width: 16 weights and 16 activation quants
  * are 16-bit lanes; their products (16-bit, exact: |q_w x q_x| <= 128 x 127) are added pairwise into eight
- * 32-bit sums ({@link #pairSums}), converted to float and accumulated with one FMA by the block's scale.
- * That is about 16 instructions per 32 weights where the f32 kernels need about 32 (four conversions,
- * multiplies and FMAs of eight lanes). The Vector API has no int8 or int16 dot-product operation (AVX2's
- * {@code vpmaddubsw} / {@code vpmaddwd}), which is why the pairs are summed by shifts.
+ * 32-bit sums ({@link #pairSums}), converted to float and accumulated with one FMA by the block's scale:
+ * for Q8_0 fourteen vector operations per block and row, the scale's included, where the f32 kernel needs
+ * eighteen (four conversions from bytes, four to float, four multiplies by the scale, four FMAs, the scale's
+ * conversion and broadcast).
+ * The Vector API has no int8 or int16 dot-product operation (AVX2's {@code vpmaddubsw} / {@code vpmaddwd}),
+ * which is why the pairs are summed by shifts.
  *
  * <p><b>Order of sums</b>, the same for every kernel of a type and every n, so the matmul stays
  * batch-invariant: per output, one accumulator of eight float lanes, blocks in increasing order, then
- * {@link #sumLanes}.
+ * {@link LaneSums#ofEight}.
  *
  * <p>Q4_K was measured with int8 activations too (llama.cpp's Q8_K; scales unpacked before the vector loop,
  * pairs of 16-bit products times the 6-bit scales): n = 1 536 against 502 calls/s of 5632x2048 on the f32
@@ -123,15 +125,8 @@ final class Int8Matmul {
     static void finishTwo(FloatVector acc0, FloatVector acc1, float[] lanes) {
         acc0.intoArray(lanes, 0);
         acc1.intoArray(lanes, 8);
-        lanes[RESULT] = sumLanes(lanes, 0);
-        lanes[RESULT + 1] = sumLanes(lanes, 8);
-    }
-
-    /** Eight lanes summed as a halving tree (lane i + lane i + 4, then (0 + 2) + (1 + 3)). */
-    static float sumLanes(float[] lanes, int a) {
-        float c0 = lanes[a] + lanes[a + 4], c1 = lanes[a + 1] + lanes[a + 5];
-        float c2 = lanes[a + 2] + lanes[a + 6], c3 = lanes[a + 3] + lanes[a + 7];
-        return (c0 + c2) + (c1 + c3);
+        lanes[RESULT] = LaneSums.ofEight(lanes, 0);
+        lanes[RESULT + 1] = LaneSums.ofEight(lanes, 8);
     }
 
     /**

@@ -29,14 +29,17 @@ final class LaneSums {
             float c0 = b0 + b4, c1 = b1 + b5, c2 = b2 + b6, c3 = b3 + b7;
             return (c0 + c2) + (c1 + c3);
         }
-        if (LANES == 8) {
-            float c0 = acc[a] + acc[a + 4], c1 = acc[a + 1] + acc[a + 5], c2 = acc[a + 2] + acc[a + 6];
-            float c3 = acc[a + 3] + acc[a + 7];
-            return (c0 + c2) + (c1 + c3);
-        }
+        if (LANES == 8) return ofEight(acc, a);
         float s = 0;
         for (int l = 0; l < LANES; l++) s += acc[a + l];
         return s;
+    }
+
+    /** Eight lanes at {@code acc[a ..]} in the tree order (also what the 256-bit int8 kernels use on every CPU). */
+    static float ofEight(float[] acc, int a) {
+        float c0 = acc[a] + acc[a + 4], c1 = acc[a + 1] + acc[a + 5], c2 = acc[a + 2] + acc[a + 6];
+        float c3 = acc[a + 3] + acc[a + 7];
+        return (c0 + c2) + (c1 + c3);
     }
 
     /** Whether {@link #sumFourRows} may be used (16 lanes). */
