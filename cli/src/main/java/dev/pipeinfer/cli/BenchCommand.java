@@ -80,9 +80,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "TYPE", description = "KV cache storage, f16 or f32 (default ${DEFAULT-VALUE}, as llama.cpp).")
     String kvType = "f16";
 
-    @Option(names = "--activations", paramLabel = "int8|f32",
-            description = "Weight matmuls on int8-rounded activations as llama.cpp (int8) or on f32 ones (default ${DEFAULT-VALUE}).")
-    String activations = "int8";
+    @Option(names = "--activations", paramLabel = "auto|int8|f32",
+            description = "Weight matmuls on int8-rounded activations as llama.cpp (int8) or on f32 ones; auto picks "
+                    + "int8 on 256-bit vector CPUs, f32 on wider ones (default ${DEFAULT-VALUE}).")
+    String activations = "auto";
 
     @Option(names = "--json", description = "Print one JSON object: the model's sizes, memory, and {\"rows\": [...]}.")
     boolean json;

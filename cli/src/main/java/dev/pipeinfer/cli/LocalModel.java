@@ -59,7 +59,7 @@ final class LocalModel implements AutoCloseable {
         try {
             return MatmulActivations.parse(name);
         } catch (IllegalArgumentException e) {
-            throw new ErrorReporting.UsageError("--activations must be int8 or f32, not '" + name + "'");
+            throw new ErrorReporting.UsageError("--activations must be auto, int8 or f32, not '" + name + "'");
         }
     }
 

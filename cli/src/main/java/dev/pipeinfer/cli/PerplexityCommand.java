@@ -57,7 +57,7 @@ final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "TYPE", description = "KV cache storage, f32 or f16 (default ${DEFAULT-VALUE}).")
     String kvType = "f32";
 
-    @Option(names = "--activations", paramLabel = "f32|int8",
+    @Option(names = "--activations", paramLabel = "f32|int8|auto",
             description = "Weight matmuls on the f32 activations (f32) or on int8-rounded ones as llama.cpp (int8) (default ${DEFAULT-VALUE}, for checking numbers).")
     String activations = "f32";
 

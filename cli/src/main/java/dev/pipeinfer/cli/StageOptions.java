@@ -16,10 +16,11 @@ final class StageOptions {
     @Option(names = "--kv-type", paramLabel = "f16|f32", description = "KV cache storage (default ${DEFAULT-VALUE}, as llama.cpp).")
     String kvType = "f16";
 
-    @Option(names = "--activations", paramLabel = "int8|f32",
-            description = "Weight matmuls on int8-rounded activations as llama.cpp (int8: faster for Q8_0 and Q4_0 "
-                    + "weights) or on the f32 activations themselves (f32; other weight types always) (default ${DEFAULT-VALUE}).")
-    String activations = "int8";
+    @Option(names = "--activations", paramLabel = "auto|int8|f32",
+            description = "Weight matmuls on int8-rounded activations as llama.cpp (int8: decodes Q8_0 and Q4_0 "
+                    + "faster on AVX2, batches slower) or on the f32 activations (f32; other weight types always); "
+                    + "auto picks int8 on 256-bit vector CPUs, f32 on wider ones (default ${DEFAULT-VALUE}).")
+    String activations = "auto";
 
     @Option(names = "--local-stages", paramLabel = "N",
             description = "Split the model over N pipeline stages in this process (default 1).")

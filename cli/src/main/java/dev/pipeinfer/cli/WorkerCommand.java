@@ -54,9 +54,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--kv-type", paramLabel = "f16|f32", description = "KV cache storage (default ${DEFAULT-VALUE}).")
     String kvType = "f16";
 
-    @Option(names = "--activations", paramLabel = "int8|f32",
-            description = "Weight matmuls on int8-rounded activations (int8, as llama.cpp) or f32 ones; use the head's setting (default ${DEFAULT-VALUE}).")
-    String activations = "int8";
+    @Option(names = "--activations", paramLabel = "auto|int8|f32",
+            description = "Weight matmuls on int8-rounded activations (int8, as llama.cpp) or f32 ones; auto picks by "
+                    + "the CPU's vector width; use the head's setting (default ${DEFAULT-VALUE}).")
+    String activations = "auto";
 
     @Option(names = "--cluster-key", paramLabel = "KEY", description = "Shared secret the head must prove it knows.")
     String clusterKey;

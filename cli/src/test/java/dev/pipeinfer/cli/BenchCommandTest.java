@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pipeinfer.gguf.testdata.TestData;
+import dev.pipeinfer.tensor.MatmulActivations;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class BenchCommandTest {
         assertEquals(List.of("prompt/1/8", "decode/1/4", "batch/1/1", "batch/1/4", "prompt/2/8", "decode/2/4", "batch/2/1", "batch/2/4"), kinds);
         assertEquals(1.0, report.get("rows").get(2).get("cost_vs1").asDouble(), "one token costs what one token costs");
 
-        assertEquals("int8", report.get("activations").asText(), "llama.cpp's way is the default");
+        assertEquals(MatmulActivations.preferred().label(), report.get("activations").asText(), "auto: this CPU's faster mode");
 
         JsonNode memory = report.get("memory");
         // MODELS.json, stories260K: output 131072 + 5 layers x (q 16384 + k 8192 + v 8192 + o 16384 + 3 x 44032); the
@@ -85,7 +86,7 @@ class BenchCommandTest {
 
         CommandRun badActivations = CommandRun.of("bench", "--model", stories, "--activations", "int4");
         assertEquals(2, badActivations.status());
-        assertEquals("pipeinfer bench: --activations must be int8 or f32, not 'int4'", badActivations.err().strip());
+        assertEquals("pipeinfer bench: --activations must be auto, int8 or f32, not 'int4'", badActivations.err().strip());
 
         CommandRun noRepeat = CommandRun.of("bench", "--model", stories, "--repeat", "0");
         assertEquals(2, noRepeat.status());

@@ -151,7 +151,7 @@ class LogitsCommandTest {
 
         CommandRun badActivations = CommandRun.of("logits", "--model", stories, "--prompt", "x", "--activations", "q4");
         assertEquals(2, badActivations.status());
-        assertEquals("pipeinfer logits: --activations must be int8 or f32, not 'q4'", badActivations.err().strip());
+        assertEquals("pipeinfer logits: --activations must be auto, int8 or f32, not 'q4'", badActivations.err().strip());
 
         CommandRun missing = CommandRun.of("logits", "--model", Path.of("/no/such.gguf").toString(), "--prompt", "x");
         assertEquals(2, missing.status());

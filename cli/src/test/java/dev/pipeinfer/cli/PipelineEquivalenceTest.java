@@ -57,6 +57,7 @@ class PipelineEquivalenceTest {
         options.threads = stages; // one thread per stage
         options.ctx = 256;
         options.kvType = "f32";
+        options.activations = "int8"; // as the one-node reference, on every CPU
         try (TargetPipeline target = TargetPipeline.open(file, options, s -> { })) {
             GenerationResult r = new IterativeDecoder(target.head()).generate(
                     new GenerationRequest(prompt, STEPS, SamplingParams.greedy(), t -> false), TokenListener.NONE);

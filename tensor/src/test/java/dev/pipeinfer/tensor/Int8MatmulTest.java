@@ -107,5 +107,12 @@ class Int8MatmulTest {
         assertEquals(MatmulActivations.INT8, MatmulActivations.parse("int8"));
         assertEquals(MatmulActivations.F32, MatmulActivations.parse(" F32 "));
         assertThrows(IllegalArgumentException.class, () -> MatmulActivations.parse("q4"));
+        assertEquals(MatmulActivations.preferred(), MatmulActivations.parse("AUTO"));
+    }
+
+    @Test
+    void autoTakesInt8WhereTheVectorsAre256Bits() {
+        // measured faster there (AVX2); on wider vectors the f32 kernels use 512 bits and the int8 ones 256
+        assertEquals(Lanes.F.vectorBitSize() == 256 ? INT8 : MatmulActivations.F32, MatmulActivations.preferred());
     }
 }

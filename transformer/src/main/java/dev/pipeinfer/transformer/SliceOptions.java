@@ -10,8 +10,8 @@ import dev.pipeinfer.transformer.kv.KvType;
  * @param kvType       storage of K/V rows; F16 is llama.cpp's default, F32 reproduces reference numbers
  * @param gelu         Falcon's GELU evaluation (ignored for Llama)
  * @param initialBatch tokens the scratch buffers are sized for at first; they grow when a bigger batch comes
- * @param activations  what the weight matmuls multiply: INT8 is llama.cpp's way (and faster for Q8_0 and Q4_0
- *                     weights), F32 follows the float64 reference
+ * @param activations  what the weight matmuls multiply: INT8 is llama.cpp's way (and, with 256-bit vectors, faster
+ *                     at decoding Q8_0 and Q4_0 weights), F32 follows the float64 reference
  */
 public record SliceOptions(int contextSize, KvType kvType, GeluMode gelu, int initialBatch, MatmulActivations activations) {
 
@@ -26,9 +26,12 @@ public record SliceOptions(int contextSize, KvType kvType, GeluMode gelu, int in
         this(contextSize, kvType, gelu, initialBatch, MatmulActivations.F32);
     }
 
-    /** llama.cpp's defaults for generation: F16 cache, ggml's GELU table, int8 activations. */
+    /**
+     * Defaults for generation: llama.cpp's F16 cache and GELU table, and the activations that decode faster on
+     * this CPU ({@link MatmulActivations#preferred}: int8, as llama.cpp, where vectors are 256 bits).
+     */
     public static SliceOptions generation(int contextSize) {
-        return new SliceOptions(contextSize, KvType.F16, GeluMode.GGML_FP16_TABLE, 32, MatmulActivations.INT8);
+        return new SliceOptions(contextSize, KvType.F16, GeluMode.GGML_FP16_TABLE, 32, MatmulActivations.preferred());
     }
 
     public SliceOptions withKvType(KvType type) {
