@@ -18,6 +18,13 @@ public final class WeightMatrix {
     public final int cols;
     public final long rowBytes;
     final TensorFormat format;
+    /**
+     * Rows a fast kernel has found free of the values it cannot take (F16's Inf and NaN), one flag per row, set
+     * as they are found, so that later calls skip the check; null for types that need none. The weights never
+     * change under a matrix (they are a read-only file mapping), so a flag stays true. Written by the thread
+     * that owns the row in a matmul; a flag another thread has not seen yet only costs it the check.
+     */
+    final byte[] rowsChecked;
 
     /**
      * @throws IllegalArgumentException when the type has no kernels, {@code cols} is not a whole number of
@@ -34,6 +41,7 @@ public final class WeightMatrix {
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = format.rowBytes(cols);
+        this.rowsChecked = type == GgmlType.F16 ? new byte[rows] : null;
         long need = rowBytes * rows;
         if (data.byteSize() < need) {
             throw new IllegalArgumentException(type + " matrix " + rows + "x" + cols + " needs " + need

@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,6 +73,9 @@ class HalfFloatSpecialValuesTest {
             for (ComputePool pool : new ComputePool[] {ComputePools.ONE, ComputePools.TWO}) {
                 float[] alone = new float[ROWS];
                 Matmul.matmul(w, x, 1, alone, pool);               // the n = 1 kernel
+                float[] again = new float[ROWS];
+                Matmul.matmul(w, x, 1, again, pool);               // with the rows F16 found finite remembered
+                assertArrayEquals(alone, again, type + " special " + Integer.toHexString(special & 0xFFFF) + ", a second time");
                 float[] batch = new float[2 * ROWS];
                 Matmul.matmul(w, x, 2, batch, pool);               // the tiled path, rows decoded first
                 for (int r = 0; r < ROWS; r++) {
