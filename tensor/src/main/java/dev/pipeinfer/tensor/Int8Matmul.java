@@ -56,10 +56,19 @@ final class Int8Matmul {
          * for both; the dot products left at {@code lanes[RESULT]} and {@code lanes[RESULT + 1]}, with the
          * operations of {@link #twoRows}, so the same bits. Measured against (JMH 5632x2048, 1 thread, calls/s):
          * decoding each row to 16-bit integers once and dotting the decoded row with the activation pairs (Q8_0
-         * n = 2 362 against 497 here, n = 8 124 against 132; Q4_0 n = 2 572 against 597, n = 8 201 against 151),
+         * n = 2 362 against 497 here, n = 8 124 against 132: Q4_0 takes it from n = 3, {@link #DECODED_FROM}),
          * and four activation rows per call (C2 gave up on the kernel and boxed its vectors, 50 MB a call).
          */
         void rowTimesTwo(MemorySegment s, long row, int blocks, Int8Activations x, int j0, int j1, KernelScratch scratch);
+
+        /**
+         * Larger batches, where the type has it (Q4_0): the row's weights as 16-bit integers in activation order
+         * ({@code quants[32 b ..]}) and its block scales ({@code scales[b]}), for {@link #decodedRowTimesTwo};
+         * false when the type has none.
+         */
+        default boolean decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
+            return false;
+        }
 
         /** Scalar reference, in the order of llama.cpp's generic C code: row {@code row} against activation row j. */
         float dotScalar(MemorySegment s, long row, int blocks, Int8Activations x, int j);
@@ -81,6 +90,7 @@ final class Int8Matmul {
             }
             return;
         }
+        if (n >= DECODED_FROM && decodedRows(kernels, w, x, n, y, yOffset, from, to, scratch)) return;
         for (int r = from; r < to; r++) { // the row comes from memory once, from L1 for the further pairs
             long row = w.rowOffset(r);
             for (int j = 0; j < n; j += 2) {
@@ -90,6 +100,53 @@ final class Int8Matmul {
                 if (pair) y[yOffset + (j + 1) * m + r] = lanes[RESULT + 1];
             }
         }
+    }
+
+    /**
+     * Batches from this size decode each weight row once where the type can ({@link Kernels#decode}): Q4_0's
+     * nibbles cost more to unpack than its products, and the fused pair kernel unpacks them again for every
+     * pair of activation rows. JMH 5632x2048, 1 thread, Q4_0, calls/s decoded against fused: n = 2 573 / 624,
+     * n = 3 366 / 316, n = 4 360 / 310, n = 8 200 / 156, n = 16 109 / 79. (Q8_0, whose bytes only widen, gained
+     * nothing: n = 8 124 against 132.)
+     */
+    static final int DECODED_FROM = 3;
+
+    private static boolean decodedRows(Kernels kernels, WeightMatrix w, Int8Activations x, int n, float[] y, int yOffset,
+                                       int from, int to, KernelScratch scratch) {
+        int k = w.cols, m = w.rows, blocks = k / Int8Activations.QK;
+        short[] quants = scratch.int8Row(k);
+        float[] scales = scratch.scales(blocks), lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            if (!kernels.decode(w.data, w.rowOffset(r), blocks, quants, scales)) return false; // (then at the first row)
+            for (int j = 0; j < n; j += 2) {
+                boolean pair = j + 1 < n;
+                decodedRowTimesTwo(quants, scales, blocks, x, j, pair ? j + 1 : j, lanes);
+                y[yOffset + j * m + r] = lanes[RESULT];
+                if (pair) y[yOffset + (j + 1) * m + r] = lanes[RESULT + 1];
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A decoded row of a type whose pairs of products stay below 2^15 (Q4_0, see {@link #smallPairSums}) against
+     * activation rows j0 and j1: the same integers and float operations as the type's fused kernels.
+     */
+    static void decodedRowTimesTwo(short[] w, float[] wd, int blocks, Int8Activations x, int j0, int j1, float[] lanes) {
+        short[] xq = x.quants;
+        float[] xd = x.scales;
+        int x0 = j0 * blocks * 32, x1 = j1 * blocks * 32, s0 = j0 * blocks, s1 = j1 * blocks;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
+        for (int b = 0; b < blocks; b++) {
+            int wi = b * 32;
+            ShortVector low = ShortVector.fromArray(S16, w, wi), high = ShortVector.fromArray(S16, w, wi + 16);
+            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + wi + 16)));
+            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + wi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + wi + 16)));
+            float d = wd[b];
+            acc0 = smallPairSums(p0).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
+            acc1 = smallPairSums(p1).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
+        }
+        finishTwo(acc0, acc1, lanes);
     }
 
     /** The scalar reference over rows [from, to). */

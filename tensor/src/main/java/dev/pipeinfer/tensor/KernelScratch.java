@@ -15,11 +15,18 @@ final class KernelScratch {
     int prefetched;
     private float[] acc = new float[0];
     private float[] scales = new float[0];
+    private short[] int8Row = new short[0];
 
     /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
     float[] scales(int size) {
         if (scales.length < size) scales = new float[size];
         return scales;
+    }
+
+    /** Room for a weight row decoded to 16-bit integers ({@link Int8Matmul.Kernels#decode}). */
+    short[] int8Row(int size) {
+        if (int8Row.length < size) int8Row = new short[size];
+        return int8Row;
     }
 
     /** Room for the two vector accumulators per output of four weight rows against n activation rows. */

@@ -86,4 +86,16 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }
+
+    @Override
+    public boolean decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
+        for (int b = 0; b < blocks; b++) {
+            long o = row + (long) b * BLOCK_BYTES;
+            ShortVector v = packed(s, o + 2);
+            v.and((short) 0xF).sub(EIGHT).intoArray(quants, b * 32);
+            v.lanewise(VectorOperators.LSHR, 4).sub(EIGHT).intoArray(quants, b * 32 + 16);
+            scales[b] = TensorFormat.fp16(s, o);
+        }
+        return true;
+    }
 }
