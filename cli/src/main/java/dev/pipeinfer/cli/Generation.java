@@ -104,6 +104,7 @@ final class Generation {
         err.printf("inter-token    %10.1f ms mean, %.1f p50, %.1f p95%n", m.interTokenMeanMillis(),
                 m.interTokenQuantileMillis(0.5), m.interTokenQuantileMillis(0.95));
         err.printf("mode           %10s%n", m.mode());
+        err.printf("activations    %10s%n", LocalModel.activations(options.stages.activations).label());
         if (m.drafted() > 0) {
             err.printf("acceptance     %10.3f (%d of %d drafted tokens)%n", m.acceptanceRate(), m.accepted(), m.drafted());
         }
@@ -125,6 +126,7 @@ final class Generation {
         json.put("text", text);
         json.put("stop_reason", r.stopReason().name().toLowerCase(java.util.Locale.ROOT));
         json.put("seed", options.effectiveSeed());
+        json.put("activations", LocalModel.activations(options.stages.activations).label());
         Map<String, Object> timings = new LinkedHashMap<>();
         timings.put("load_ms", Math.round(loadMillis * 1000) / 1000.0);
         timings.putAll(r.metrics().asMap());

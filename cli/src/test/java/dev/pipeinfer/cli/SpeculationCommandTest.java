@@ -46,6 +46,8 @@ class SpeculationCommandTest {
             assertEquals(text, tokens, mode);
             assertTrue(r.out().contains("\"mode\":\"" + mode + "\""), r.out());
         }
+        CommandRun f32 = CommandRun.of("--model", STORIES, "--prompt", "Once", "-n", "2", "--activations", "f32", "--json");
+        assertTrue(f32.out().contains("\"activations\":\"f32\""), "the mode that ran is in the JSON: " + f32.out());
     }
 
     @Test
