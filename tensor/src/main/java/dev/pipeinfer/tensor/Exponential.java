@@ -49,9 +49,14 @@ public final class Exponential {
      * whose type profile the whole JVM shares, and that blend, too, was found boxed.
      */
     public static void expShifted(float[] src, int count, float shift, float[] dst) {
+        expShifted(src, 0, count, shift, dst, 0);
+    }
+
+    /** {@code dst[dstOffset + j] = e^(src[srcOffset + j] - shift)} for j in [0, count), as above. */
+    public static void expShifted(float[] src, int srcOffset, int count, float shift, float[] dst, int dstOffset) {
         for (int j = 0; j < count; j += LANES) {
             VectorMask<Float> lanes = F.indexInRange(j, count); // all but at the end
-            FloatVector x = FloatVector.fromArray(F, src, j, lanes).sub(shift);
+            FloatVector x = FloatVector.fromArray(F, src, srcOffset + j, lanes).sub(shift);
             VectorMask<Float> vanishing = x.compare(VectorOperators.LT, LOWEST);
             FloatVector clamped = x.max(LOWEST);
             FloatVector rounded = clamped.fma(LOG2_E, ROUNDER);
@@ -66,7 +71,7 @@ public final class Exponential {
             p = p.fma(r, FloatVector.broadcast(F, 1f));
             p = p.fma(r, FloatVector.broadcast(F, 1f));
             IntVector twoToN = ((IntVector) rounded.reinterpretAsInts()).sub(ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23);
-            ((IntVector) p.reinterpretAsInts()).add(twoToN).reinterpretAsFloats().blend(ZERO, vanishing).intoArray(dst, j, lanes);
+            ((IntVector) p.reinterpretAsInts()).add(twoToN).reinterpretAsFloats().blend(ZERO, vanishing).intoArray(dst, dstOffset + j, lanes);
         }
     }
 

@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * cells included, since a batch writes its K/V before attending). The list is in (position, cell) order
  * and is the same for every layer of the slice.
  *
- * <p><b>Batch invariance.</b> A (token, head) pair is computed by one thread, visiting its cells in that
- * fixed order: scores, max, exponentials summed in double, then the weighted sum of V rows in the same
+ * <p><b>Batch invariance.</b> A (token, head) pair is computed by one thread (with the other query heads of
+ * its K/V head, whose rows it shares), visiting its cells in that fixed order: scores, max, exponentials summed in double, then the weighted sum of V rows in the same
  * order. Nothing depends on the other tokens of the batch, on where the cells sit in the cache, or on
  * the thread count.
  *
@@ -25,13 +25,14 @@ import jdk.incubator.vector.VectorSpecies;
  * score a short chain of dependent scalar adds. Such heads compute the same sums, in the same order and
  * with the same roundings, for {@link #LANES} cells at once: the layer's K and V rows are first staged as
  * floats, the scores gather one value from each of {@code LANES} rows per step, and the weighted sum of V
- * keeps the head's values in one masked vector. The results are bit-identical to the one-cell-at-a-time
- * path ({@code AttentionTest} holds both to that).
+ * keeps the head's values in one masked vector. The results are bit-identical to the grouped path that wider
+ * heads take, a cell at a time ({@code AttentionTest} holds both to that).
  */
 final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
     private final int heads;
+    private final int kvHeads;
     private final int headDim;
     private final int groupSize;
     private final float scale;
@@ -59,6 +60,7 @@ final class Attention {
     Attention(int heads, int kvHeads, int headDim, boolean narrow) {
         if (narrow && headDim > LANES) throw new IllegalArgumentException("head of " + headDim + " is not narrow");
         this.heads = heads;
+        this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.groupSize = heads / kvHeads;
         this.scale = (float) (1.0 / Math.sqrt(headDim));
@@ -122,7 +124,7 @@ final class Attention {
             job.scores = scoreScratch;
             job.rows = rowScratch;
             try {
-                pool.run(tokens * heads, 1, job);
+                pool.run(tokens * (narrow ? heads : kvHeads), 1, job);
             } finally {
                 job.kv = null;
                 job.keys = job.values = null;
@@ -132,11 +134,16 @@ final class Attention {
         }
     }
 
-    /** Longest visible list of the current plan: the score scratch each worker needs. */
+    /** Longest visible list of the current plan. */
     int longestPlan() {
         int longest = 0;
         for (int t = 0; t < tokens; t++) longest = Math.max(longest, offsets[t + 1] - offsets[t]);
         return longest;
+    }
+
+    /** The score scratch each worker needs: a query group's scores (one list per head) and their sums. */
+    int scoreSpace() {
+        return groupSize * (longestPlan() + 1);
     }
 
     private final class Job implements ComputePool.RangeJob {
@@ -153,31 +160,50 @@ final class Attention {
             float[] row = rows[worker];
             int width = heads * headDim;
             for (int item = from; item < to; item++) {
+                if (!narrow) {
+                    attendGroup(item / kvHeads, item % kvHeads, s, row);
+                    continue;
+                }
                 int t = item / heads, h = item % heads;
                 int qOffset = t * width + h * headDim;
                 int kvFrom = (h / groupSize) * headDim;
                 int first = offsets[t], count = offsets[t + 1] - first;
-                if (narrow) attendNarrow(qOffset, kvFrom, first, count, s, row);
-                else attendCellByCell(qOffset, kvFrom, first, count, s, row);
+                attendNarrow(qOffset, kvFrom, first, count, s, row);
             }
         }
 
-        /** One (token, head): its query at qOffset, its K/V values from kvFrom, its cells visible[first ..+count). */
-        private void attendCellByCell(int qOffset, int kvFrom, int first, int count, float[] s, float[] row) {
-            float max = Float.NEGATIVE_INFINITY;
+        /**
+         * One token against one K/V head, for the query heads that share it: each cell's K and V values are
+         * staged (converted from F16) once for the whole group instead of once per head (once per head it cost
+         * half of a token's time at 1024 cells of context), and every head's score ({@link KvCache#dotStaged}
+         * times the scale), exponentials (summed in double, in cell order) and weighted sum of V rows (cell
+         * order) are computed as before, so the bits are the same. Scores of head i at {@code s[i count ..]},
+         * the heads' 1 / sums after them.
+         */
+        private void attendGroup(int t, int g, float[] s, float[] row) {
+            int width = heads * headDim, first = offsets[t], count = offsets[t + 1] - first;
+            int kvFrom = g * headDim, q0 = t * width + g * groupSize * headDim, sums = groupSize * count;
             for (int j = 0; j < count; j++) {
-                float score = kv.dotKey(layer, visible[first + j], kvFrom, q, qOffset, headDim, row) * scale;
-                s[j] = score;
-                if (score > max) max = score;
+                kv.stageKey(layer, visible[first + j], kvFrom, headDim, row);
+                for (int i = 0; i < groupSize; i++) {
+                    s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row) * scale;
+                }
             }
-            float inverse = exponentiate(s, count, max);
-            java.util.Arrays.fill(out, qOffset, qOffset + headDim, 0f);
+            for (int i = 0; i < groupSize; i++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < count; j++) max = Math.max(max, s[i * count + j]);
+                s[sums + i] = exponentiate(s, i * count, count, max);
+                java.util.Arrays.fill(out, q0 + i * headDim, q0 + (i + 1) * headDim, 0f);
+            }
             for (int j = 0; j < count; j++) {
-                kv.addWeightedValue(layer, visible[first + j], kvFrom, s[j] * inverse, out, qOffset, headDim, row);
+                kv.stageValue(layer, visible[first + j], kvFrom, headDim, row);
+                for (int i = 0; i < groupSize; i++) {
+                    KvCache.addWeightedStaged(s[i * count + j] * s[sums + i], out, q0 + i * headDim, headDim, row);
+                }
             }
         }
 
-        /** {@link #attendCellByCell} for heads under one vector, {@link #LANES} cells per step (same bits). */
+        /** {@link #attendGroup}'s sums for one head under one vector, {@link #LANES} cells per step (same bits). */
         private void attendNarrow(int qOffset, int kvFrom, int first, int count, float[] s, float[] row) {
             // score of cell j: sum += q[i] * k[i] for i = 0.. in order, then * scale, lane j of a vector
             float max = Float.NEGATIVE_INFINITY;
@@ -206,9 +232,14 @@ final class Attention {
 
         /** s[j] = exp(s[j] - max) for j < count, summed in double in order; returns 1 / the sum. */
         private static float exponentiate(float[] s, int count, float max) {
-            Exponential.expShifted(s, count, max);
+            return exponentiate(s, 0, count, max);
+        }
+
+        /** {@link #exponentiate(float[], int, float)} on {@code s[at .. at + count)}. */
+        private static float exponentiate(float[] s, int at, int count, float max) {
+            Exponential.expShifted(s, at, count, max, s, at);
             double sum = 0;
-            for (int j = 0; j < count; j++) sum += s[j];
+            for (int j = 0; j < count; j++) sum += s[at + j];
             return (float) (1.0 / sum);
         }
     }

@@ -154,7 +154,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         kv.allocate(n, batch.positionsArray(), batch.sequencesArray(), cells);
         try {
             attention.plan(kv, batch);
-            ensureScores(attention.longestPlan());
+            ensureScores(attention.scoreSpace());
             if (batch.hasTokens()) {
                 for (int t = 0; t < n; t++) embed(batch.token(t), x, t * config.embd());
             } else {

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The narrow-head attention path (heads under one vector, several cells per step) gives exactly the bits
- * of the one-cell-at-a-time path, for F16 and F32 caches, grouped and plain heads, cell counts that are
+ * of the grouped path (a cell at a time, a K/V head's query heads together), for F16 and F32 caches, grouped and plain heads, cell counts that are
  * and are not whole vectors, tokens of two sequences in one batch, and one or two threads. Heads wider
  * than this machine's vector (12 and 16 on a 256-bit AVX2 core) have no narrow path, so they are left out
  * there.
@@ -55,7 +55,7 @@ class AttentionTest {
 
     @ParameterizedTest(name = "{0} head {1}, {2} heads over {3} kv heads, {4} cached cells")
     @MethodSource("shapes")
-    void narrowPathHasTheBitsOfTheCellByCellPath(KvType type, int headDim, int heads, int kvHeads, int cached) {
+    void narrowPathHasTheBitsOfTheGroupedPath(KvType type, int headDim, int heads, int kvHeads, int cached) {
         int kvDim = kvHeads * headDim;
         Random random = new Random(31L * headDim + cached + heads);
         KvCache kv = new KvCache(128, 2, kvDim, type);
@@ -98,7 +98,7 @@ class AttentionTest {
     private static float[] attend(Attention attention, KvCache kv, Batch batch, int layer, float[] q,
                                   ComputePool pool) {
         attention.plan(kv, batch);
-        float[][] scores = new float[pool.threads()][Math.max(1, attention.longestPlan())];
+        float[][] scores = new float[pool.threads()][Math.max(1, attention.scoreSpace())];
         float[][] rows = new float[pool.threads()][KvCache.scratchSize(64)];
         float[] out = new float[q.length];
         attention.attend(kv, layer, q, out, pool, scores, rows);

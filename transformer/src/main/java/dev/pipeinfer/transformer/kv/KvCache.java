@@ -334,6 +334,39 @@ public final class KvCache {
         for (; i < len; i++) out[outOffset + i] += weight * values[base + i];
     }
 
+    /**
+     * K[cell][from .. from + len) as floats into {@code scratch[LANES ..]} (F16 converted exactly), for
+     * {@link #dotStaged}: a row that several query heads share (grouped-query attention) converted once.
+     */
+    public void stageKey(int layer, int cell, int from, int len, float[] scratch) {
+        int base = cell * kvDim + from;
+        if (type == KvType.F32) System.arraycopy(keysF32[layer], base, scratch, LANES, len);
+        else for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(keysF16[layer][base + i]);
+    }
+
+    /** {@link #stageKey} for V. */
+    public void stageValue(int layer, int cell, int from, int len, float[] scratch) {
+        int base = cell * kvDim + from;
+        if (type == KvType.F32) System.arraycopy(valuesF32[layer], base, scratch, LANES, len);
+        else for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(valuesF16[layer][base + i]);
+    }
+
+    /** {@link #dotKey} of a staged row (len >= LANES): the same operations, so the same bits. */
+    public static float dotStaged(float[] q, int qOffset, int len, float[] scratch) {
+        return dot(q, qOffset, scratch, LANES, len, scratch);
+    }
+
+    /** {@link #addWeightedValue} of a staged row (len >= LANES): the same operations, so the same bits. */
+    public static void addWeightedStaged(float weight, float[] out, int outOffset, int len, float[] scratch) {
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += LANES) {
+            FloatVector.fromArray(F, scratch, LANES + i).mul(weight)
+                    .add(FloatVector.fromArray(F, out, outOffset + i))
+                    .intoArray(out, outOffset + i);
+        }
+        for (; i < len; i++) out[outOffset + i] += weight * scratch[LANES + i];
+    }
+
     private static float dot(float[] a, int aOffset, float[] b, int bOffset, int len, float[] lanes) {
         int i = 0;
         float sum = 0f;
