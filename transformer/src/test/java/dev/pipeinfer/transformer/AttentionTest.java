@@ -19,9 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The narrow-head attention path (heads under one vector, several cells per step) gives exactly the bits
  * of the grouped path (a cell at a time, a K/V head's query heads together), for F16 and F32 caches,
- * grouped and plain heads, cell counts that are and are not whole vectors, tokens of two sequences in one batch, and one or two threads. Heads wider
- * than this machine's vector (12 and 16 on a 256-bit AVX2 core) have no narrow path, so they are left out
- * there.
+ * grouped and plain heads, cell counts that are and are not whole vectors, tokens of two sequences in one
+ * batch, and one or two threads. Heads wider than this machine's vector (12 and 16 on a 256-bit AVX2 core)
+ * have no narrow path, so they are left out there.
  */
 class AttentionTest {
     private static ComputePool one, two;
