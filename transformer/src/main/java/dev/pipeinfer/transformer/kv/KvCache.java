@@ -277,61 +277,9 @@ public final class KvCache {
         return staging;
     }
 
-    /** Floats of scratch that {@link #dotKey} and {@link #addWeightedValue} need for rows of {@code len} values. */
+    /** Floats of scratch that {@link #stageKey} and {@link #dotStaged} need for rows of {@code len} values. */
     public static int scratchSize(int len) {
         return len + LANES;
-    }
-
-    /**
-     * Dot product of {@code q[qOffset .. qOffset+len)} with values [from, from+len) of the K row of
-     * {@code cell}. Computed the same way for every call with the same {@code len}: whole vectors of
-     * {@link #LANES} accumulated with FMA, the lanes then summed in index order (not {@code reduceLanes},
-     * whose order may differ between the interpreter and compiled code), then the remaining products one
-     * by one. {@code scratch} holds at least {@link #scratchSize}(len) floats.
-     */
-    public float dotKey(int layer, int cell, int from, float[] q, int qOffset, int len, float[] scratch) {
-        int base = cell * kvDim + from;
-        if (type == KvType.F32) return dot(q, qOffset, keysF32[layer], base, len, scratch);
-        short[] ks = keysF16[layer];
-        if (len < LANES) {
-            // no whole vector: the scalar products of dot(), without staging the row (same bits, much
-            // cheaper for the small heads of draft models, where this call dominates a token)
-            float sum = 0f;
-            for (int i = 0; i < len; i++) sum += q[qOffset + i] * Float.float16ToFloat(ks[base + i]);
-            return sum;
-        }
-        for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(ks[base + i]);
-        return dot(q, qOffset, scratch, LANES, len, scratch);
-    }
-
-    /**
-     * {@code out[outOffset + i] += weight * V[cell][from + i]} for i in [0, len): a multiply, then an add,
-     * per element (vectorized where whole vectors fit; the same two roundings either way).
-     */
-    public void addWeightedValue(int layer, int cell, int from, float weight, float[] out, int outOffset, int len,
-                                 float[] scratch) {
-        int base = cell * kvDim + from;
-        float[] values;
-        if (type == KvType.F32) {
-            values = valuesF32[layer];
-        } else {
-            short[] vs = valuesF16[layer];
-            if (len < LANES) {
-                // the scalar loop below, without staging the row (same bits)
-                for (int i = 0; i < len; i++) out[outOffset + i] += weight * Float.float16ToFloat(vs[base + i]);
-                return;
-            }
-            for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(vs[base + i]);
-            values = scratch;
-            base = LANES;
-        }
-        int i = 0;
-        for (int bound = F.loopBound(len); i < bound; i += LANES) {
-            FloatVector.fromArray(F, values, base + i).mul(weight)
-                    .add(FloatVector.fromArray(F, out, outOffset + i))
-                    .intoArray(out, outOffset + i);
-        }
-        for (; i < len; i++) out[outOffset + i] += weight * values[base + i];
     }
 
     /**
@@ -351,12 +299,20 @@ public final class KvCache {
         else for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(valuesF16[layer][base + i]);
     }
 
-    /** {@link #dotKey} of a staged row (len >= LANES): the same operations, so the same bits. */
+    /**
+     * Dot product of {@code q[qOffset .. qOffset+len)} with the row staged in {@code scratch}. Computed the same
+     * way for every call with the same {@code len}: whole vectors of {@link #LANES} accumulated with FMA, the
+     * lanes then summed in index order (not {@code reduceLanes}, whose order may differ between the interpreter
+     * and compiled code), then the remaining products one by one.
+     */
     public static float dotStaged(float[] q, int qOffset, int len, float[] scratch) {
         return dot(q, qOffset, scratch, LANES, len, scratch);
     }
 
-    /** {@link #addWeightedValue} of a staged row (len >= LANES): the same operations, so the same bits. */
+    /**
+     * {@code out[outOffset + i] += weight * V[i]} for the row staged in {@code scratch}, i in [0, len): a multiply,
+     * then an add, per element (vectorized where whole vectors fit; the same two roundings either way).
+     */
     public static void addWeightedStaged(float weight, float[] out, int outOffset, int len, float[] scratch) {
         int i = 0;
         for (int bound = F.loopBound(len); i < bound; i += LANES) {

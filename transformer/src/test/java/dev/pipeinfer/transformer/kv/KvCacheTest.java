@@ -143,12 +143,17 @@ class KvCacheTest {
                 out[i] = 0.25f * i;
                 expectedV[i] = 0.25f * i + 2f * vi;
             }
-            float dot = kv.dotKey(1, 1, 0, q, 0, dim, scratch);
+            kv.stageKey(1, 1, 0, dim, scratch);
+            float dot = KvCache.dotStaged(q, 0, dim, scratch);
             assertEquals(expectedDot, dot, 1e-5, type.toString());
-            assertEquals(dot, kv.dotKey(1, 1, 0, q, 0, dim, new float[scratch.length]), 0f, "same bits every call");
-            kv.addWeightedValue(1, 1, 0, 2f, out, 0, dim, scratch);
+            float[] again = new float[scratch.length];
+            kv.stageKey(1, 1, 0, dim, again);
+            assertEquals(dot, KvCache.dotStaged(q, 0, dim, again), 0f, "same bits every call");
+            kv.stageValue(1, 1, 0, dim, scratch);
+            KvCache.addWeightedStaged(2f, out, 0, dim, scratch);
             assertArrayEquals(expectedV, out, type + ": one multiply and one add per element");
-            assertEquals(dot(q, 8, stored, 8, 8), kv.dotKey(1, 1, 8, q, 8, 8, scratch), 1e-5, "a head's part of the row");
+            kv.stageKey(1, 1, 8, 8, scratch);
+            assertEquals(dot(q, 8, stored, 8, 8), KvCache.dotStaged(q, 8, 8, scratch), 1e-5, "a head's part of the row");
         }
     }
 
