@@ -16,15 +16,12 @@ final class Int8Activations {
     short[] quants = new short[0];
     /** Row j's block scales (fp16-rounded d, as float) at {@code scales[j * k / 32 ..]}. */
     float[] scales = new float[0];
-    int rows, cols;
 
     /** Quantizes n rows of k floats (k a multiple of 32) from {@code x[xOffset..]}, replacing what was here. */
     void quantize(float[] x, int xOffset, int n, int k) {
         if (k % QK != 0) throw new IllegalArgumentException("row length " + k + " is not a multiple of " + QK);
         if (quants.length < n * k) quants = new short[n * k];
         if (scales.length < n * k / QK) scales = new float[n * k / QK];
-        rows = n;
-        cols = k;
         for (int b = 0; b < n * k / QK; b++) quantizeBlock(x, xOffset + b * QK, b);
     }
 

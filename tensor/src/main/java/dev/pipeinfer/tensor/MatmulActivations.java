@@ -23,7 +23,7 @@ public enum MatmulActivations {
      * 512-bit vectors while the int8 kernels are written for 256 and were never measured there.
      */
     public static MatmulActivations preferred() {
-        return Int8Matmul.VECTORS && Lanes.F.vectorBitSize() == 256 ? INT8 : F32;
+        return Lanes.F.vectorBitSize() == 256 ? INT8 : F32;
     }
 
     /** Parses {@code f32}, {@code int8} or {@code auto} ({@link #preferred}), any case, as the command line spells them. */
