@@ -32,33 +32,63 @@ public final class F16Format extends TensorFormat {
     }
 
     /**
-     * n = 1 on 16 lanes: four rows side by side, as F32's kernel, each chunk of halves converted in registers
-     * ({@link #fourRowsConverted}), rows holding Inf or NaN through the tiled path ({@link #finiteRows}); on Intel CPUs ({@link RowStreams}) the
-     * tiled path, which decodes rows to floats with vcvtph2ps first (the conversion here multiplies subnormal
-     * floats, which Intel cores may handle in microcode; this kernel was measured on AMD only).
+     * n = 1 (8 or 16 lanes): rows r and r + half of the slice [from, to) together, as {@link Q8_0Format}'s kernel
+     * (four FMA chains, two memory streams pages apart), each chunk of halves converted in registers
+     * ({@link #twoRowsConverted}) against the activations scaled by 2^112 ({@link #scaleActivations}). Rows
+     * holding Inf or NaN ({@link #finiteRows}) and activations too large to scale take the tiled path, which
+     * decodes rows to floats with vcvtph2ps first and gives the same bits. On Intel CPUs ({@link RowStreams})
+     * the tiled path throughout (the FMAs here take subnormal floats, which Intel cores may handle in
+     * microcode; this kernel was measured on AMD only).
      *
-     * <p>JMH 5632x2048, calls/s, interleaved runs on the Zen 4 EPYC: this kernel 548-578 on 1 thread and
-     * 978-1088 on 2, the same with two rows side by side 383-404 and 708-818, the kernel it replaced (adjacent
-     * row pairs decoded to a float array with vcvtph2ps, then multiplied from there) 267-318 and 490-530. In
-     * cache (512x2048) 11 200-12 300 calls/s against 7 700: the decoded rows' stores and loads are gone, and
-     * the weight loads sit between the FMAs instead of coming in bursts. The Xeon measured the tiled path
-     * ahead of row pairs (274-314 vs 240-249 on 1 thread, 520-561 vs 384-455 on 2).
+     * <p>On the Zen 2 EPYC (AVX2), JMH 5632x2048, calls/s, against the four adjacent rows side by side it
+     * replaced (which multiplied every converted chunk by 2^112), two interleaved runs each: 415 / 414 -> 638 /
+     * 663 on 1 thread, 803 / 811 -> 1228 / 1255 on 2 (28.6 GB/s). Of that, the two rows apart and the dropped
+     * multiply gave 587 and 1113-1141; the loop written as a plain counted loop the rest (with two induction
+     * variables C2 kept a bounds check on every load and unrolled nothing). Earlier, on the Zen 4 EPYC, the four-row
+     * kernel ran 548-578 on 1 thread and 978-1088 on 2 against 267-318 and 490-530 for adjacent row pairs decoded
+     * to a float array first; the Xeon measured the tiled path ahead of row pairs (274-314 vs 240-249 on 1
+     * thread, 520-561 vs 384-455 on 2).
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8)) {
+        int whole = w.cols - w.cols % LANES;
+        float[] scaled = scratch.scaledActivations(whole);
+        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || !scaleActivations(x, xOffset, whole, scaled)) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
-        for (int r = from; r < to; r += 4) {
-            int rows = Math.min(4, to - r);
-            if (finiteRows(w, r, rows)) {
-                fourRowsConverted(w, x, xOffset, r, rows, scratch.lanes);
-                finishFourFloatRows(w, x, xOffset, y, yOffset + r, r, rows, scratch.lanes);
-            } else { // a row holds Inf or NaN: the decoder keeps them, and its sums have the same order
-                super.matvecRows(w, x, xOffset, y, yOffset, r, r + rows, scratch);
+        float[] lanes = scratch.lanes;
+        int half = (to - from + 1) / 2;
+        for (int r0 = from; r0 < from + half; r0++) {
+            int r1 = r0 + half;
+            boolean pair = r1 < to; // else the odd last row, computed twice, stored once
+            if (!finiteRows(w, r0) || (pair && !finiteRows(w, r1))) { // the decoder keeps Inf and NaN, in the same order
+                super.matvecRows(w, x, xOffset, y, yOffset, r0, r0 + 1, scratch);
+                if (pair) super.matvecRows(w, x, xOffset, y, yOffset, r1, r1 + 1, scratch);
+                continue;
             }
+            twoRowsConverted(w, scaled, r0, pair ? r1 : r0, lanes);
+            y[yOffset + r0] = finishFloatRow(w, x, xOffset, r0, lanes, 0);
+            if (pair) y[yOffset + r1] = finishFloatRow(w, x, xOffset, r1, lanes, LANES);
         }
+    }
+
+    /**
+     * x[xOffset ..] times 2^112 into {@code scaled[0 .. whole)}, or false when a finite |x| is 2^16 or more (it
+     * would overflow). A half's bits moved into float position are its value / 2^112 ({@link #TWO_POW_112}), so
+     * each product with the scaled activation is exactly the product of the half's value and x: the kernel
+     * needs no multiply to restore the exponent.
+     */
+    private static boolean scaleActivations(float[] x, int xOffset, int whole, float[] scaled) {
+        for (int i = 0; i < whole; i += LANES) {
+            FloatVector v = FloatVector.fromArray(F, x, xOffset + i);
+            FloatVector magnitude = v.abs();
+            if (magnitude.compare(VectorOperators.GE, 0x1p16f).and(magnitude.compare(VectorOperators.LT, Float.POSITIVE_INFINITY)).anyTrue()) {
+                return false;
+            }
+            v.mul(TWO_POW_112).intoArray(scaled, i);
+        }
+        return true;
     }
 
     /** A half shifted left by 13 as a sign-extended int, masked with this: the bits of its value / 2^112. */
@@ -68,18 +98,16 @@ public final class F16Format extends TensorFormat {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /**
-     * Whether rows [r, r + rows) hold no Inf or NaN, which the in-register conversion cannot take. Each row is
+     * Whether row r holds no Inf or NaN, which the in-register conversion cannot take. Each row is
      * scanned once, the first time a matmul reaches it, and remembered ({@link WeightMatrix#rowsChecked}): the
      * kernel checked every chunk before, 15 % of its time on the Zen 2 EPYC (5632x2048, 1 thread, 378 against 445
      * calls/s without the check).
      */
-    private static boolean finiteRows(WeightMatrix w, int r, int rows) {
+    private static boolean finiteRows(WeightMatrix w, int r) {
         byte[] checked = w.rowsChecked;
-        for (int i = 0; i < rows; i++) {
-            if (checked[r + i] == 0) {
-                if (!finiteHalves(w.data, w.rowOffset(r + i), w.cols)) return false;
-                checked[r + i] = 1;
-            }
+        if (checked[r] == 0) {
+            if (!finiteHalves(w.data, w.rowOffset(r), w.cols)) return false;
+            checked[r] = 1;
         }
         return true;
     }
@@ -101,55 +129,44 @@ public final class F16Format extends TensorFormat {
     private static final short HALF_EXPONENT = 0x7C00;
 
     /**
-     * Rows r0..r0+3 (the last one repeated when {@code rows} < 4) over their whole chunks in {@link Dot}'s order,
-     * even + odd accumulator left at {@code lanes[i * LANES]}. A chunk of 16 halves becomes floats in four
-     * operations: sign-extend, shift into float position, mask, multiply by 2^112. That is the exact value of
-     * every finite half, but a finite number for Inf and NaN, so only rows {@link #finiteRows} clears come here.
-     * (The loads are written out: a helper returning vectors is boxed where C2 stops inlining, see
+     * Rows r0 and r1 (the same row when the slice has an odd last one) over their whole chunks in {@link Dot}'s
+     * order, even + odd accumulator left at {@code lanes[0]} and {@code lanes[LANES]}. A chunk of halves becomes
+     * floats / 2^112 in three operations: sign-extend, shift into float position, mask. That is exact for every
+     * finite half, subnormals too, but a finite number for Inf and NaN, so only rows {@link #finiteRows} clears
+     * come here. (The loads are written out: a helper returning vectors is boxed where C2 stops inlining, see
      * {@link LaneSums#sumFourRows}.)
      */
-    private static void fourRowsConverted(WeightMatrix w, float[] x, int xOffset, int r0, int rows, float[] lanes) {
+    private static void twoRowsConverted(WeightMatrix w, float[] scaled, int r0, int r1, float[] lanes) {
         MemorySegment s = w.data;
-        long w0 = w.rowOffset(r0), w1 = w.rowOffset(r0 + Math.min(1, rows - 1));
-        long w2 = w.rowOffset(r0 + Math.min(2, rows - 1)), w3 = w.rowOffset(r0 + Math.min(3, rows - 1));
+        long o = w.rowOffset(r0), apart = w.rowOffset(r1) - o;
         int whole = w.cols - w.cols % LANES;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        int i = 0;
-        for (; i + 2 * LANES <= whole; i += 2 * LANES) {
-            FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
-            IntVector h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            IntVector h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            IntVector h2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            IntVector h3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            a0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a0);
-            a1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a1);
-            a2 = h2.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a2);
-            a3 = h3.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a3);
-            xv = FloatVector.fromArray(F, x, xOffset + i + LANES);
-            h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            h2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            h3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * (i + LANES), LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            b0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b0);
-            b1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b1);
-            b2 = h2.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b2);
-            b3 = h3.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, b3);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        int pairs = whole / (2 * LANES);
+        for (int p = 0; p < pairs; p++) { // a plain counted loop: C2 then hoists the bounds checks
+            int i = p * 2 * LANES;
+            long at = o + 4L * LANES * p;
+            FloatVector xv = FloatVector.fromArray(F, scaled, i);
+            IntVector h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, at, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, at + apart, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            a0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().fma(xv, a0);
+            a1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().fma(xv, a1);
+            xv = FloatVector.fromArray(F, scaled, i + LANES);
+            h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, at + 2 * LANES, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, at + apart + 2 * LANES, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            b0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().fma(xv, b0);
+            b1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().fma(xv, b1);
         }
+        int i = pairs * 2 * LANES;
+        o += 2L * i;
         if (i < whole) { // an odd chunk count: the last one is even
-            FloatVector xv = FloatVector.fromArray(F, x, xOffset + i);
-            IntVector h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, w0 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            IntVector h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, w1 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            IntVector h2 = ((IntVector) ShortVector.fromMemorySegment(S, s, w2 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            IntVector h3 = ((IntVector) ShortVector.fromMemorySegment(S, s, w3 + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
-            a0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a0);
-            a1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a1);
-            a2 = h2.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a2);
-            a3 = h3.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().mul(TWO_POW_112).fma(xv, a3);
+            FloatVector xv = FloatVector.fromArray(F, scaled, i);
+            IntVector h0 = ((IntVector) ShortVector.fromMemorySegment(S, s, o, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            IntVector h1 = ((IntVector) ShortVector.fromMemorySegment(S, s, o + apart, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13);
+            a0 = h0.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().fma(xv, a0);
+            a1 = h1.and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats().fma(xv, a1);
         }
         a0.add(b0).intoArray(lanes, 0);
         a1.add(b1).intoArray(lanes, LANES);
-        a2.add(b2).intoArray(lanes, 2 * LANES);
-        a3.add(b3).intoArray(lanes, 3 * LANES);
     }
 
     @Override

@@ -16,11 +16,18 @@ final class KernelScratch {
     private float[] acc = new float[0];
     private float[] scales = new float[0];
     private short[] int8Row = new short[0];
+    private float[] scaledActivations = new float[0];
 
     /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
     float[] scales(int size) {
         if (scales.length < size) scales = new float[size];
         return scales;
+    }
+
+    /** Room for one activation row scaled for a kernel ({@link F16Format}'s n = 1). */
+    float[] scaledActivations(int size) {
+        if (scaledActivations.length < size) scaledActivations = new float[size];
+        return scaledActivations;
     }
 
     /** Room for a weight row decoded to 16-bit integers ({@link Int8Matmul.Kernels#decode}). */

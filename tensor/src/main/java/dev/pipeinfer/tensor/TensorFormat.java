@@ -274,6 +274,18 @@ public abstract sealed class TensorFormat
     }
 
     /**
+     * The end of a fused float kernel's row r: its even + odd accumulator (stored at {@code lanes[at]}) summed,
+     * then the products of the columns past the whole chunks, in {@link Dot}'s order.
+     */
+    final float finishFloatRow(WeightMatrix w, float[] x, int xOffset, int r, float[] lanes, int at) {
+        float sum = LaneSums.of(lanes, at);
+        int k = w.cols, whole = k - k % LANES;
+        if (whole == k) return sum;
+        dequantizeRow(w.data, w.rowOffset(r) + rowBytes(whole), lanes, 4 * LANES, k - whole);
+        return Dot.addTail(sum, lanes, 4 * LANES, x, xOffset + whole, k - whole);
+    }
+
+    /**
      * The end of a fused kernel's group of up to four rows: each valid row's even + odd accumulator (stored at
      * {@code lanes[i * LANES]}) summed ({@link LaneSums}). Quantized rows have no tail (k is whole blocks).
      */

@@ -6,6 +6,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -15,9 +16,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The n = 1 kernels of F16 and BF16 turn 16-bit floats into floats in registers, with integer operations
- * (F16: shift, mask and a multiply by 2^112), not with the decoder the other paths use. They must give the
- * same bits for every encoding: subnormal halves, signed zeros, the largest finite values, and rows that
- * hold Inf or NaN (which F16's kernel hands to the decoder), in every position of a group of four rows.
+ * (F16: shift and mask, each half then being its value / 2^112, against activations scaled by 2^112), not
+ * with the decoder the other paths use. They must give the same bits for every encoding: subnormal halves,
+ * signed zeros, the largest finite values, and rows that hold Inf or NaN (which F16's kernel hands to the
+ * decoder), in every position of the rows a kernel reads together; and for every activation: subnormal, Inf,
+ * NaN, and too large to scale (from 2^16 on, which F16's kernel hands to the decoder too).
  * The tiled path (n = 2 here) decodes rows first: with vcvtph2ps for F16, exact by definition.
  */
 class HalfFloatSpecialValuesTest {
@@ -58,6 +61,40 @@ class HalfFloatSpecialValuesTest {
         RowStreams.setFourRows(false); // the in-register kernels (Intel CPUs take the tiled path by default)
         try {
             checkEveryEncoding(type);
+        } finally {
+            RowStreams.setFourRows(before);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = GgmlType.class, names = {"F16", "BF16"})
+    void everyActivationGivesTheBitsOfTheDecodingPath(GgmlType type) {
+        boolean before = RowStreams.fourRows();
+        RowStreams.setFourRows(false);
+        try {
+            float[][] unusual = { // each case alone: one value from 2^16 on sends the whole row to the decoder
+                    {0x1p-140f, -0x1p-149f, Float.MIN_NORMAL},   // subnormal and smallest normal
+                    {65504f, -65535.99f, 0x1p16f - 0x1p-8f},     // just below 2^16: scaled
+                    {0x1p16f}, {-70000f}, {3e38f},               // 2^16 and beyond: not scaled
+                    {Float.POSITIVE_INFINITY}, {Float.NaN},
+            };
+            WeightMatrix w = new WeightMatrix(type, weights(type, (short) 0), ROWS, K);
+            for (float[] values : unusual) {
+                float[] x = activations(2);
+                for (int i = 0; i < values.length; i++) x[17 * i + 1] = values[i];
+                System.arraycopy(x, 0, x, K, K);
+                for (ComputePool pool : new ComputePool[] {ComputePools.ONE, ComputePools.TWO}) {
+                    float[] alone = new float[ROWS];
+                    Matmul.matmul(w, x, 1, alone, pool);
+                    float[] batch = new float[2 * ROWS];
+                    Matmul.matmul(w, x, 2, batch, pool);
+                    for (int r = 0; r < ROWS; r++) {
+                        String what = type + " activations " + Arrays.toString(values) + " row " + r + " threads " + pool.threads();
+                        assertEquals(Float.floatToRawIntBits(batch[r]), Float.floatToRawIntBits(alone[r]),
+                                what + ": n=1 gave " + alone[r] + ", n=2 " + batch[r]);
+                    }
+                }
+            }
         } finally {
             RowStreams.setFourRows(before);
         }
