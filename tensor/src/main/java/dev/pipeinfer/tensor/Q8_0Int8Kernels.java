@@ -46,9 +46,9 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
         short[] xq = x.quants;
         float[] xd = x.scales;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        long apart = row1 - row0, o0 = row0;
-        for (int b = 0; b < blocks; b++, o0 += BLOCK_BYTES) {
-            long o1 = o0 + apart;
+        long apart = row1 - row0;
+        for (int b = 0; b < blocks; b++) {
+            long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
             int xi = b * 32;
             ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
             ShortVector low0 = quants(s, o0 + 2), high0 = quants(s, o0 + 18);
