@@ -17,11 +17,18 @@ final class KernelScratch {
     private float[] scales = new float[0];
     private short[] int8Row = new short[0];
     private float[] scaledActivations = new float[0];
+    private float[] subBlockSums = new float[0];
 
     /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
     float[] scales(int size) {
         if (scales.length < size) scales = new float[size];
         return scales;
+    }
+
+    /** Room for activation rows' sub-block sums ({@link Q4_KFactoredKernels#subBlockSums}). */
+    float[] subBlockSums(int size) {
+        if (subBlockSums.length < size) subBlockSums = new float[size];
+        return subBlockSums;
     }
 
     /** Room for one activation row scaled for a kernel ({@link F16Format}'s n = 1). */

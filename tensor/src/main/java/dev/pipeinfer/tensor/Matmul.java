@@ -32,7 +32,8 @@ import jdk.incubator.vector.FloatVector;
 public final class Matmul {
     /**
      * {@code -Dpipeinfer.matmul.generic=true} turns the fused kernels off (every n then decodes tiles into
-     * the scratch buffer); for measuring one against the other. Both give the same bits.
+     * the scratch buffer); for measuring one against the other. Both give the same bits, except for Q4_K on
+     * 256-bit vectors, whose kernels sum in factored form ({@link Q4_KFactoredKernels}).
      */
     static final boolean FUSED = !Boolean.getBoolean("pipeinfer.matmul.generic");
 

@@ -119,7 +119,11 @@ public final class Q4_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16 && LANES != 8) {
+        if (Q4_KFactoredKernels.applies()) {
+            Q4_KFactoredKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -129,8 +133,7 @@ public final class Q4_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long w0 = w.rowOffset(r);
             for (int b = 0; b < blocks; b++) subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 16 * b);
-            if (LANES == 16) row(s, w0, blocks, sc, x, xOffset, lanes);
-            else rowEightLanes(s, w0, blocks, sc, x, xOffset, lanes);
+            row(s, w0, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
     }
@@ -156,43 +159,6 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /**
-     * {@link #row} for 256-bit vectors (AVX2). A group's 32 bytes are four pieces of eight, zero-extended to ints
-     * once and used for their low nibbles (chunks 0-3 of the group, alternately even and odd) and then their
-     * high nibbles (chunks 4-7), every chunk converted, scaled and less its min as in {@link #dequantizeRow}.
-     * The pieces are loaded once: loaded again for their high nibbles, C2 left those conversions to the Java
-     * fallback, which allocated 256 bytes a group. The scales come from the vectorized {@link #subBlockScales}
-     * (scalar, they took half the time: 28 000 against 43 000 calls/s of 64x2048 in L2). Two rows half a slice
-     * apart (four FMA chains) measured slower: JMH 5632x2048 on the Zen 2 EPYC, 409-410 against 449-460 calls/s
-     * on 1 thread, 815-822 against 801-880 on 2.
-     *
-     * <p>A weight is {@code fma(q, d, -m)} where the reference computes {@code d * q - m}: the same bits, since
-     * d (an fp16 value times a 6-bit scale) times q (4 bits) has at most 21 significant bits and is exact in a
-     * float, so both round once, at the subtraction (Inf and NaN come out alike too). One operation fewer per
-     * chunk: 45 000 -> 47 000 calls/s in L2. Q5_K, Q2_K, Q4_1 and Q5_1's eight-lane kernels do the same (their
-     * products have at most 22, 17, 15 and 16 bits).
-     */
-    private static void rowEightLanes(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset,
-                                      float[] lanes) {
-        FloatVector even = FloatVector.zero(F), odd = even;
-        for (int group = 0; group < 4 * blocks; group++) {
-            int b = group >> 2, g = group & 3;
-            int c = 16 * b + 2 * g, xg = xOffset + b * QK + 64 * g;
-            long q = w0 + (long) b * BLOCK_BYTES + 16 + 32L * g;
-            float dLow = sc[c], mLow = sc[c + 8], dHigh = sc[c + 1], mHigh = sc[c + 9];
-            IntVector p0 = bytes(s, q), p1 = bytes(s, q + 8), p2 = bytes(s, q + 16), p3 = bytes(s, q + 24);
-            even = ((FloatVector) p0.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow).fma(FloatVector.fromArray(F, x, xg), even);
-            odd = ((FloatVector) p1.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow).fma(FloatVector.fromArray(F, x, xg + 8), odd);
-            even = ((FloatVector) p2.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow).fma(FloatVector.fromArray(F, x, xg + 16), even);
-            odd = ((FloatVector) p3.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow).fma(FloatVector.fromArray(F, x, xg + 24), odd);
-            even = ((FloatVector) p0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh).fma(FloatVector.fromArray(F, x, xg + 32), even);
-            odd = ((FloatVector) p1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh).fma(FloatVector.fromArray(F, x, xg + 40), odd);
-            even = ((FloatVector) p2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh).fma(FloatVector.fromArray(F, x, xg + 48), even);
-            odd = ((FloatVector) p3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh).fma(FloatVector.fromArray(F, x, xg + 56), odd);
-        }
-        even.add(odd).intoArray(lanes, 0);
-    }
-
-    /**
      * Batches of two to four rows ({@link #twoToFourScaledRows}): each weight row's scales and each
      * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
      * order.
@@ -200,74 +166,13 @@ public final class Q4_KFormat extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES == 8) {
-            return eightLaneScaledBatch(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_KFormat::rowScales,
-                    Q4_KFormat::rowTimesFourEightLanes);
+        if (Q4_KFactoredKernels.applies()) {
+            if (n < 2) return false;
+            Q4_KFactoredKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch);
+            return true;
         }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
                 Q4_KFormat::rowScales, Q4_KFormat::rowTimesFour);
-    }
-
-    /**
-     * {@link #rowEightLanes} against four activation rows, for {@link #eightLaneScaledBatch}: each chunk decoded
-     * once, then four FMAs: the even chunks of a group (pieces 0 and 2, low then high nibbles), then the odd
-     * ones. All four pieces are loaded first: loading two of them after the even chunks, C2 left their
-     * conversions to the Java fallback (as in {@link #rowEightLanes}).
-     */
-    private static void rowTimesFourEightLanes(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int x0, int x1,
-                                               int x2, int x3, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-        for (int group = 0; group < 4 * blocks; group++) {
-            int b = group >> 2, g = group & 3;
-            int c = 16 * b + 2 * g, o = b * QK + 64 * g;
-            long q = w0 + (long) b * BLOCK_BYTES + 16 + 32L * g;
-            float dLow = sc[c], mLow = sc[c + 8], dHigh = sc[c + 1], mHigh = sc[c + 9];
-            IntVector p = bytes(s, q), t = bytes(s, q + 16), u = bytes(s, q + 8), z = bytes(s, q + 24);
-            FloatVector v = ((FloatVector) p.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o), a3);
-            v = ((FloatVector) t.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 16), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 16), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 16), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 16), a3);
-            v = ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 32), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 32), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 32), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 32), a3);
-            v = ((FloatVector) t.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 48), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 48), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 48), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 48), a3);
-            v = ((FloatVector) u.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 8), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 8), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 8), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 8), c3);
-            v = ((FloatVector) z.and(0xF).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 24), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 24), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 24), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 24), c3);
-            v = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 40), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 40), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 40), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 40), c3);
-            v = ((FloatVector) z.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + o + 56), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + o + 56), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + o + 56), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + o + 56), c3);
-        }
-        a0.add(c0).intoArray(lanes, 0);
-        a1.add(c1).intoArray(lanes, 8);
-        a2.add(c2).intoArray(lanes, 16);
-        a3.add(c3).intoArray(lanes, 24);
     }
 
     /**
@@ -314,7 +219,7 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /** {@link #subBlockScales} of every super-block of a row. */
-    private static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
+    static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
         for (int b = 0; b < blocks; b++) subBlockScales(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
     }
 
