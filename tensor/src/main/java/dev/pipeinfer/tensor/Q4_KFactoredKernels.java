@@ -22,8 +22,8 @@ import static dev.pipeinfer.tensor.Lanes.I;
  * for each, since the min is the FMA's addend), a group of 64 weights took 16 rather than 21 cycles in an
  * in-cache loop on the Zen 2 EPYC. JMH 5632x2048 there, calls/s, two interleaved runs: n = 1 507-510 ->
  * 574-588 on 1 thread, 970-994 -> 1150-1157 on 2; 1 thread n = 2 337, n = 4 276, n = 8 173 (before about
- * 310, 280, 155). A quarter of the n = 1 time goes to unpacking each row's scales ({@link Q4_KFormat#rowScales}:
- * 787 calls/s without it).
+ * 310, 280, 155). A quarter of the n = 1 time went to unpacking each row's scales ({@link Q4_KFormat#rowScales}:
+ * 787 calls/s without it), a call per super-block; inlined into one loop, 586-590 -> 626-629 on 1 thread.
  *
  * <p><b>Order of sums</b>, the same for every n, so the matmul stays batch-invariant. Per output: the quants'
  * products of a sub-block in one eight-lane chain (chunks in order, the first a multiply), added to the

@@ -220,6 +220,10 @@ public final class Q4_KFormat extends TensorFormat {
 
     /** {@link #subBlockScales} of every super-block of a row. */
     static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
+        if (LANES == 8) {
+            for (int b = 0; b < blocks; b++) subBlockScalesEightLanes(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
+            return;
+        }
         for (int b = 0; b < blocks; b++) subBlockScales(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
     }
 
@@ -232,18 +236,11 @@ public final class Q4_KFormat extends TensorFormat {
      * of scales and one of mins.
      */
     static void subBlockScales(MemorySegment s, long block, float[] out, int at) {
-        float d = fp16(s, block), min = fp16(s, block + 2);
         if (LANES == 8) {
-            // lanes j of bytes 0-7 and of bytes 4-11 of the 12; lanes 4-7 take the top bits of bytes j-4 (scales)
-            // and j (mins), the rest of bytes j+4, as in scaleMin
-            IntVector first = bytes(s, block + 4), second = bytes(s, block + 8);
-            IntVector scaleHigh = second.and(0xF).or(first.rearrange(FIRST_FOUR_TWICE).lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
-            IntVector minHigh = second.lanewise(VectorOperators.LSHR, 4).or(first.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
-            IntVector scales = first.and(63).blend(scaleHigh, UPPER_FOUR), mins = second.and(63).blend(minHigh, UPPER_FOUR);
-            ((FloatVector) scales.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at);
-            ((FloatVector) mins.convert(VectorOperators.I2F, 0)).mul(min).intoArray(out, at + 8);
+            subBlockScalesEightLanes(s, block, out, at);
             return;
         }
+        float d = fp16(s, block), min = fp16(s, block + 2);
         if (LANES != 16) {
             for (int j = 0; j < 8; j++) {
                 int sm = scaleMin(s, block + 4, j);
@@ -259,6 +256,22 @@ public final class Q4_KFormat extends TensorFormat {
         IntVector high = b.rearrange(HIGH).lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4).and(HIGH_MASK);
         FloatVector scale = FloatVector.broadcast(F, d).blend(min, IS_MIN);
         ((FloatVector) low.or(high).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, at);
+    }
+
+    /**
+     * {@link #subBlockScales} on 256-bit vectors, in a method small enough for C2 to inline into a loop over a
+     * row's super-blocks ({@link #rowScales}; called once per super-block it took a quarter of Q4_K's n = 1 time).
+     * Lanes j of bytes 0-7 and of bytes 4-11 of the 12; lanes 4-7 take the top bits of bytes j-4 (scales) and j
+     * (mins), the rest of bytes j+4, as in {@link #scaleMin}.
+     */
+    static void subBlockScalesEightLanes(MemorySegment s, long block, float[] out, int at) {
+        float d = fp16(s, block), min = fp16(s, block + 2);
+        IntVector first = bytes(s, block + 4), second = bytes(s, block + 8);
+        IntVector scaleHigh = second.and(0xF).or(first.rearrange(FIRST_FOUR_TWICE).lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
+        IntVector minHigh = second.lanewise(VectorOperators.LSHR, 4).or(first.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
+        IntVector scales = first.and(63).blend(scaleHigh, UPPER_FOUR), mins = second.and(63).blend(minHigh, UPPER_FOUR);
+        ((FloatVector) scales.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at);
+        ((FloatVector) mins.convert(VectorOperators.I2F, 0)).mul(min).intoArray(out, at + 8);
     }
 
     // Lane L < 8: scale j = L; lane L >= 8: min j = L - 8. j < 4: 6 bits of byte j (scale) or j+4 (min);
