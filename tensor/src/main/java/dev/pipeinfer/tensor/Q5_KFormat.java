@@ -102,7 +102,7 @@ public final class Q5_KFormat extends TensorFormat {
         float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
         for (int r = from; r < to; r++) {
             long base = w.rowOffset(r);
-            for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
+            rowScales(s, base, blocks, sc);
             if (LANES == 16) row(s, base, blocks, sc, x, xOffset, lanes);
             else rowEightLanes(s, base, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
@@ -263,8 +263,15 @@ public final class Q5_KFormat extends TensorFormat {
         a3.add(c3).intoArray(lanes, 24);
     }
 
-    /** {@link Q4_KFormat#subBlockScales} (the same scale layout) of every super-block of a row. */
+    /**
+     * {@link Q4_KFormat#subBlockScales} (the same scale layout) of every super-block of a row, on 256-bit
+     * vectors inlined into the loop as {@link Q4_KFormat#rowScales} does.
+     */
     private static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
+        if (LANES == 8) {
+            for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScalesEightLanes(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
+            return;
+        }
         for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScales(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
     }
 
