@@ -149,7 +149,8 @@ final class Q4_KFactoredKernels {
 
     /**
      * {@link #row} against four activation rows (from x0 .. x3), each piece converted once for all four; the
-     * accumulators left at {@code lanes[8 i ..]}.
+     * accumulators left at {@code lanes[8 i ..]}. The sub-block dot products are written out: as a helper
+     * returning the vector, C2 boxed them (48 calls/s of 5632x2048 at n = 4 against 276).
      */
     private static void rowTimesFour(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int x0, int x1, int x2,
                                      int x3, float[] lanes) {

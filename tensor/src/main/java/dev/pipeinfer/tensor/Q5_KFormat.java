@@ -140,7 +140,14 @@ public final class Q5_KFormat extends TensorFormat {
     /**
      * {@link #row} for 256-bit vectors (AVX2): group g's eight chunks are the low nibbles of its four pieces of
      * eight bytes with fifth bit 2g of the matching qh piece, then their high nibbles with bit 2g + 1. One
-     * loop over the groups, every piece converted once per group (see {@link Q4_KFormat#rowEightLanes}).
+     * loop over the groups, every piece converted once per group (loaded again for their high nibbles, C2 left
+     * those conversions to the Java fallback in Q4_K's kernel of this shape, which allocated 256 bytes a group).
+     *
+     * <p>A weight is {@code fma(q, d, -m)} where the reference computes {@code d * q - m}: the same bits, since
+     * d (an fp16 value times a 6-bit scale) times q (5 bits) has at most 22 significant bits and is exact in a
+     * float, so both round once, at the subtraction (Inf and NaN come out alike too): one operation fewer per
+     * chunk. Q2_K, Q4_1 and Q5_1's eight-lane kernels do the same (their products have at most 17, 15 and 16
+     * bits).
      */
     private static void rowEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset,
                                       float[] lanes) {
