@@ -53,7 +53,7 @@ public final class F16Format extends TensorFormat {
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         int whole = w.cols - w.cols % LANES;
         float[] scaled = scratch.scaledActivations(whole);
-        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || !scaleActivations(x, xOffset, whole, scaled)) {
+        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || !scaleActivations(x, xOffset, whole, scaled, 0)) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -74,21 +74,96 @@ public final class F16Format extends TensorFormat {
     }
 
     /**
-     * x[xOffset ..] times 2^112 into {@code scaled[0 .. whole)}, or false when a finite |x| is 2^16 or more (it
+     * x[xOffset ..] times 2^112 into {@code scaled[at .. at + whole)}, or false when a finite |x| is 2^16 or more (it
      * would overflow). A half's bits moved into float position are its value / 2^112 ({@link #TWO_POW_112}), so
      * each product with the scaled activation is exactly the product of the half's value and x: the kernel
      * needs no multiply to restore the exponent.
      */
-    private static boolean scaleActivations(float[] x, int xOffset, int whole, float[] scaled) {
+    private static boolean scaleActivations(float[] x, int xOffset, int whole, float[] scaled, int at) {
         for (int i = 0; i < whole; i += LANES) {
             FloatVector v = FloatVector.fromArray(F, x, xOffset + i);
             FloatVector magnitude = v.abs();
             if (magnitude.compare(VectorOperators.GE, 0x1p16f).and(magnitude.compare(VectorOperators.LT, Float.POSITIVE_INFINITY)).anyTrue()) {
                 return false;
             }
-            v.mul(TWO_POW_112).intoArray(scaled, i);
+            v.mul(TWO_POW_112).intoArray(scaled, at + i);
         }
         return true;
+    }
+
+    /**
+     * Batches (8 or 16 lanes, not on Intel, as {@link #matvecRows}): each weight row against the activation rows
+     * four at a time ({@link #rowTimesFour}), every chunk converted in registers once per four activation rows
+     * and multiplied with their scaled values; the tiled path it replaces decoded each tile to floats first,
+     * which alone took longer than the whole n = 1 matmul. Rows holding Inf or NaN take the tiled path, and
+     * so does the whole call when an activation cannot be scaled; the same bits either way. JMH 5632x2048 on
+     * the Zen 2 EPYC, calls/s tiled -> this, 1 thread: n = 2 289 -> 401, n = 4 217 -> 376, n = 8 156 -> 187,
+     * n = 16 91 -> 104; 2 threads: n = 2 480 -> 763, n = 4 447 -> 733, n = 8 261 -> 370. (With the tiled path
+     * at n = 8, decoding the tiles alone ran at 479 calls/s and the products alone at 247.)
+     */
+    @Override
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || n < 2) return false;
+        int k = w.cols, m = w.rows, whole = k - k % LANES;
+        float[] scaled = scratch.scaledActivations(n * whole), lanes = scratch.lanes;
+        for (int j = 0; j < n; j++) if (!scaleActivations(x, xOffset + j * k, whole, scaled, j * whole)) return false;
+        for (int r = from; r < to; r++) {
+            if (!finiteRows(w, r)) {
+                Matmul.tiled(w, x, xOffset, n, y, yOffset, r, r + 1, scratch);
+                continue;
+            }
+            for (int j = 0; j < n; j += 4) {
+                int group = Math.min(4, n - j);
+                rowTimesFour(w, scaled, r, whole * j, whole * (j + Math.min(1, group - 1)),
+                        whole * (j + Math.min(2, group - 1)), whole * (j + group - 1), lanes);
+                for (int i = 0; i < group; i++) {
+                    y[yOffset + (j + i) * m + r] = finishFloatRow(w, x, xOffset + (j + i) * k, r, lanes, i * LANES);
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Row r over its whole chunks against four scaled activation rows (at x0 .. x3 in {@code scaled}), in
+     * {@link Dot}'s order, each activation row's even + odd accumulator left at {@code lanes[i * LANES]}.
+     */
+    private static void rowTimesFour(WeightMatrix w, float[] scaled, int r, int x0, int x1, int x2, int x3, float[] lanes) {
+        MemorySegment s = w.data;
+        long o = w.rowOffset(r);
+        int whole = w.cols - w.cols % LANES;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, v;
+        int pairs = whole / (2 * LANES);
+        for (int p = 0; p < pairs; p++) {
+            int i = p * 2 * LANES;
+            long at = o + 4L * LANES * p;
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, scaled, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, scaled, x1 + i), a1);
+            a2 = v.fma(FloatVector.fromArray(F, scaled, x2 + i), a2);
+            a3 = v.fma(FloatVector.fromArray(F, scaled, x3 + i), a3);
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at + 2 * LANES, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats();
+            b0 = v.fma(FloatVector.fromArray(F, scaled, x0 + i + LANES), b0);
+            b1 = v.fma(FloatVector.fromArray(F, scaled, x1 + i + LANES), b1);
+            b2 = v.fma(FloatVector.fromArray(F, scaled, x2 + i + LANES), b2);
+            b3 = v.fma(FloatVector.fromArray(F, scaled, x3 + i + LANES), b3);
+        }
+        int i = pairs * 2 * LANES;
+        if (i < whole) { // an odd chunk count: the last one is even
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, o + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, scaled, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, scaled, x1 + i), a1);
+            a2 = v.fma(FloatVector.fromArray(F, scaled, x2 + i), a2);
+            a3 = v.fma(FloatVector.fromArray(F, scaled, x3 + i), a3);
+        }
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, LANES);
+        a2.add(b2).intoArray(lanes, 2 * LANES);
+        a3.add(b3).intoArray(lanes, 3 * LANES);
     }
 
     /** A half shifted left by 13 as a sign-extended int, masked with this: the bits of its value / 2^112. */

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * signed zeros, the largest finite values, and rows that hold Inf or NaN (which F16's kernel hands to the
  * decoder), in every position of the rows a kernel reads together; and for every activation: subnormal, Inf,
  * NaN, and too large to scale (from 2^16 on, which F16's kernel hands to the decoder too).
- * The tiled path (n = 2 here) decodes rows first: with vcvtph2ps for F16, exact by definition.
+ * The reference is the tiled path ({@link Matmul#tiled}), which decodes rows first: with vcvtph2ps for F16,
+ * exact by definition. Both the n = 1 kernel and the batch kernel (n = 2) must give its bits.
  */
 class HalfFloatSpecialValuesTest {
     static final int K = 80; // five chunks of 16: an odd count, so the last chunk goes to the even accumulator
@@ -88,16 +89,26 @@ class HalfFloatSpecialValuesTest {
                     Matmul.matmul(w, x, 1, alone, pool);
                     float[] batch = new float[2 * ROWS];
                     Matmul.matmul(w, x, 2, batch, pool);
-                    for (int r = 0; r < ROWS; r++) {
-                        String what = type + " activations " + Arrays.toString(values) + " row " + r + " threads " + pool.threads();
-                        assertEquals(Float.floatToRawIntBits(batch[r]), Float.floatToRawIntBits(alone[r]),
-                                what + ": n=1 gave " + alone[r] + ", n=2 " + batch[r]);
+                    float[] decoded = decodingPath(w, x, 2);
+                    for (int r = 0; r < 2 * ROWS; r++) {
+                        String what = type + " activations " + Arrays.toString(values) + " output " + r + " threads " + pool.threads();
+                        assertEquals(Float.floatToRawIntBits(decoded[r]), Float.floatToRawIntBits(batch[r]),
+                                what + ": n=2 gave " + batch[r] + ", the decoding path " + decoded[r]);
+                        assertEquals(Float.floatToRawIntBits(decoded[r % ROWS]), Float.floatToRawIntBits(alone[r % ROWS]),
+                                what + ": n=1 gave " + alone[r % ROWS] + ", the decoding path " + decoded[r % ROWS]);
                     }
                 }
             }
         } finally {
             RowStreams.setFourRows(before);
         }
+    }
+
+    /** y = x W^T for n rows of x by the tiled path, which decodes every row to floats first. */
+    private static float[] decodingPath(WeightMatrix w, float[] x, int n) {
+        float[] y = new float[n * w.rows];
+        Matmul.tiled(w, x, 0, n, y, 0, 0, w.rows, new KernelScratch());
+        return y;
     }
 
     private static void checkEveryEncoding(GgmlType type) {
@@ -114,11 +125,16 @@ class HalfFloatSpecialValuesTest {
                 Matmul.matmul(w, x, 1, again, pool);               // with the rows F16 found finite remembered
                 assertArrayEquals(alone, again, type + " special " + Integer.toHexString(special & 0xFFFF) + ", a second time");
                 float[] batch = new float[2 * ROWS];
-                Matmul.matmul(w, x, 2, batch, pool);               // the tiled path, rows decoded first
+                Matmul.matmul(w, x, 2, batch, pool);               // the batch kernel
+                float[] decoded = decodingPath(w, x, 2);           // rows decoded first
                 for (int r = 0; r < ROWS; r++) {
                     String what = type + " special " + Integer.toHexString(special & 0xFFFF) + " row " + r + " threads " + pool.threads();
-                    assertEquals(Float.floatToRawIntBits(batch[r]), Float.floatToRawIntBits(alone[r]),
-                            what + ": n=1 gave " + alone[r] + ", n=2 " + batch[r]);
+                    assertEquals(Float.floatToRawIntBits(decoded[r]), Float.floatToRawIntBits(alone[r]),
+                            what + ": n=1 gave " + alone[r] + ", the decoding path " + decoded[r]);
+                    for (int j = 0; j < 2; j++) {
+                        assertEquals(Float.floatToRawIntBits(decoded[j * ROWS + r]), Float.floatToRawIntBits(batch[j * ROWS + r]),
+                                what + ": n=2 row " + j + " gave " + batch[j * ROWS + r] + ", the decoding path " + decoded[j * ROWS + r]);
+                    }
                     boolean specialRow = special != 0 && (r == 2 || r == 5 || r == 9);
                     if (specialRow) assertFalse(Float.isFinite(alone[r]), what + ": " + alone[r] + " should not be finite");
                     else assertTrue(Float.isFinite(alone[r]), what + ": " + alone[r]);
