@@ -102,6 +102,69 @@ public final class BF16Format extends TensorFormat {
         a1.add(b1).intoArray(lanes, LANES);
     }
 
+    /**
+     * Batches, as F16's ({@link F16Format#matmulRows}): each weight row against four activation rows at a time,
+     * every chunk widened in registers once per four rows (the tiled path decoded every tile to floats first).
+     * JMH 5632x2048 on the Zen 2 EPYC, calls/s tiled -> this, 1 thread: n = 2 210 -> 392, n = 4 174 -> 380,
+     * n = 8 130 -> 189; 2 threads: 373 -> 785, 307 -> 720, 231 -> 382.
+     */
+    @Override
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || n < 2) return false;
+        int k = w.cols, m = w.rows;
+        float[] lanes = scratch.lanes;
+        for (int r = from; r < to; r++) {
+            for (int j = 0; j < n; j += 4) {
+                int group = Math.min(4, n - j), x0 = xOffset + j * k;
+                rowTimesFour(w, x, r, x0, x0 + Math.min(1, group - 1) * k, x0 + Math.min(2, group - 1) * k,
+                        x0 + (group - 1) * k, lanes);
+                for (int i = 0; i < group; i++) {
+                    y[yOffset + (j + i) * m + r] = finishFloatRow(w, x, x0 + i * k, r, lanes, i * LANES);
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Row r over its whole chunks against four activation rows (from x0 .. x3), in {@link Dot}'s order, each
+     * activation row's even + odd accumulator left at {@code lanes[i * LANES]}.
+     */
+    private static void rowTimesFour(WeightMatrix w, float[] x, int r, int x0, int x1, int x2, int x3, float[] lanes) {
+        MemorySegment s = w.data;
+        long o = w.rowOffset(r);
+        int whole = w.cols - w.cols % LANES;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, v;
+        int pairs = whole / (2 * LANES);
+        for (int p = 0; p < pairs; p++) {
+            int i = p * 2 * LANES;
+            long at = o + 4L * LANES * p;
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at + 2 * LANES, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            b0 = v.fma(FloatVector.fromArray(F, x, x0 + i + LANES), b0);
+            b1 = v.fma(FloatVector.fromArray(F, x, x1 + i + LANES), b1);
+            b2 = v.fma(FloatVector.fromArray(F, x, x2 + i + LANES), b2);
+            b3 = v.fma(FloatVector.fromArray(F, x, x3 + i + LANES), b3);
+        }
+        int i = pairs * 2 * LANES;
+        if (i < whole) { // an odd chunk count: the last one is even
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, o + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, LANES);
+        a2.add(b2).intoArray(lanes, 2 * LANES);
+        a3.add(b3).intoArray(lanes, 3 * LANES);
+    }
+
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     @Override
