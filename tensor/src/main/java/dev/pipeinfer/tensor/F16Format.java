@@ -43,8 +43,9 @@ public final class F16Format extends TensorFormat {
      * <p>On the Zen 2 EPYC (AVX2), JMH 5632x2048, calls/s, against the four adjacent rows side by side it
      * replaced (which multiplied every converted chunk by 2^112), two interleaved runs each: 415 / 414 -> 638 /
      * 663 on 1 thread, 803 / 811 -> 1228 / 1255 on 2 (28.6 GB/s). Of that, the two rows apart and the dropped
-     * multiply gave 587 and 1113-1141; the loop written as a plain counted loop the rest (with two induction
-     * variables C2 kept a bounds check on every load and unrolled nothing). Earlier, on the Zen 4 EPYC, the four-row
+     * multiply gave 587 and 1113-1141; the loop written as a plain counted loop the rest (counting i by
+     * 2 LANES while {@code i + 2 LANES <= whole}, as the old kernel did, C2 kept a bounds check on every load and
+     * unrolled nothing; counting pairs {@code p < pairs}, it hoists the checks and unrolls). Earlier, on the Zen 4 EPYC, the four-row
      * kernel ran 548-578 on 1 thread and 978-1088 on 2 against 267-318 and 490-530 for adjacent row pairs decoded
      * to a float array first; the Xeon measured the tiled path ahead of row pairs (274-314 vs 240-249 on 1
      * thread, 520-561 vs 384-455 on 2).
