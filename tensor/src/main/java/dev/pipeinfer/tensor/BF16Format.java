@@ -112,17 +112,8 @@ public final class BF16Format extends TensorFormat {
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
         if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || n < 2) return false;
-        int k = w.cols, m = w.rows;
-        float[] lanes = scratch.lanes;
         for (int r = from; r < to; r++) {
-            for (int j = 0; j < n; j += 4) {
-                int group = Math.min(4, n - j), x0 = xOffset + j * k;
-                rowTimesFour(w, x, r, x0, x0 + Math.min(1, group - 1) * k, x0 + Math.min(2, group - 1) * k,
-                        x0 + (group - 1) * k, lanes);
-                for (int i = 0; i < group; i++) {
-                    y[yOffset + (j + i) * m + r] = finishFloatRow(w, x, x0 + i * k, r, lanes, i * LANES);
-                }
-            }
+            rowInFours(w, x, xOffset, w.cols, x, xOffset, n, y, yOffset, r, scratch.lanes, BF16Format::rowTimesFour);
         }
         return true;
     }

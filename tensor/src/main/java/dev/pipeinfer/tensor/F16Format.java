@@ -106,22 +106,12 @@ public final class F16Format extends TensorFormat {
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
         if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || n < 2) return false;
-        int k = w.cols, m = w.rows, whole = k - k % LANES;
-        float[] scaled = scratch.scaledActivations(n * whole), lanes = scratch.lanes;
+        int k = w.cols, whole = k - k % LANES;
+        float[] scaled = scratch.scaledActivations(n * whole);
         for (int j = 0; j < n; j++) if (!scaleActivations(x, xOffset + j * k, whole, scaled, j * whole)) return false;
         for (int r = from; r < to; r++) {
-            if (!finiteRows(w, r)) {
-                Matmul.tiled(w, x, xOffset, n, y, yOffset, r, r + 1, scratch);
-                continue;
-            }
-            for (int j = 0; j < n; j += 4) {
-                int group = Math.min(4, n - j);
-                rowTimesFour(w, scaled, r, whole * j, whole * (j + Math.min(1, group - 1)),
-                        whole * (j + Math.min(2, group - 1)), whole * (j + group - 1), lanes);
-                for (int i = 0; i < group; i++) {
-                    y[yOffset + (j + i) * m + r] = finishFloatRow(w, x, xOffset + (j + i) * k, r, lanes, i * LANES);
-                }
-            }
+            if (finiteRows(w, r)) rowInFours(w, scaled, 0, whole, x, xOffset, n, y, yOffset, r, scratch.lanes, F16Format::rowTimesFour);
+            else Matmul.tiled(w, x, xOffset, n, y, yOffset, r, r + 1, scratch);
         }
         return true;
     }

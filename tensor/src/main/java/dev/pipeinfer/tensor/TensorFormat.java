@@ -274,6 +274,32 @@ public abstract sealed class TensorFormat
     }
 
     /**
+     * A 16-bit float type's batch kernel: weight row r against four activation rows read from {@code source} at
+     * a0 .. a3 (repeated where fewer), each one's even + odd accumulator left at {@code lanes[i * LANES]}.
+     */
+    interface FloatRowTimesFour {
+        void row(WeightMatrix w, float[] source, int r, int a0, int a1, int a2, int a3, float[] lanes);
+    }
+
+    /**
+     * Weight row r against all n activation rows, four at a time through {@code kernel}, which reads activation
+     * row j at {@code source[sourceOffset + j * stride ..]} (x itself, or a scaled copy); each output finished by
+     * {@link #finishFloatRow} against x.
+     */
+    final void rowInFours(WeightMatrix w, float[] source, int sourceOffset, int stride, float[] x, int xOffset, int n,
+                          float[] y, int yOffset, int r, float[] lanes, FloatRowTimesFour kernel) {
+        int k = w.cols, m = w.rows;
+        for (int j = 0; j < n; j += 4) {
+            int group = Math.min(4, n - j), a0 = sourceOffset + j * stride;
+            kernel.row(w, source, r, a0, a0 + Math.min(1, group - 1) * stride, a0 + Math.min(2, group - 1) * stride,
+                    a0 + (group - 1) * stride, lanes);
+            for (int i = 0; i < group; i++) {
+                y[yOffset + (j + i) * m + r] = finishFloatRow(w, x, xOffset + (j + i) * k, r, lanes, i * LANES);
+            }
+        }
+    }
+
+    /**
      * The end of a fused float kernel's row r: its even + odd accumulator (stored at {@code lanes[at]}) summed,
      * then the products of the columns past the whole chunks, in {@link Dot}'s order.
      */
