@@ -53,7 +53,7 @@ public final class F16Format extends TensorFormat {
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
         int whole = w.cols - w.cols % LANES;
-        float[] scaled = scratch.scaledActivations(whole);
+        float[] scaled = scratch.reorderedActivations(whole);
         if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || !scaleActivations(x, xOffset, whole, scaled, 0)) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
@@ -107,7 +107,7 @@ public final class F16Format extends TensorFormat {
                        KernelScratch scratch) {
         if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || n < 2) return false;
         int k = w.cols, whole = k - k % LANES;
-        float[] scaled = scratch.scaledActivations(n * whole);
+        float[] scaled = scratch.reorderedActivations(n * whole);
         for (int j = 0; j < n; j++) if (!scaleActivations(x, xOffset + j * k, whole, scaled, j * whole)) return false;
         for (int r = from; r < to; r++) {
             if (finiteRows(w, r)) rowInFours(w, scaled, 0, whole, x, xOffset, n, y, yOffset, r, scratch.lanes, F16Format::rowTimesFour);

@@ -16,7 +16,7 @@ final class KernelScratch {
     private float[] acc = new float[0];
     private float[] scales = new float[0];
     private short[] int8Row = new short[0];
-    private float[] scaledActivations = new float[0];
+    private float[] reorderedActivations = new float[0];
     private float[] subBlockSums = new float[0];
 
     /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
@@ -31,10 +31,13 @@ final class KernelScratch {
         return subBlockSums;
     }
 
-    /** Room for one activation row scaled for a kernel ({@link F16Format}'s n = 1). */
-    float[] scaledActivations(int size) {
-        if (scaledActivations.length < size) scaledActivations = new float[size];
-        return scaledActivations;
+    /**
+     * Room for activation rows rewritten for a kernel: scaled ({@link F16Format}, {@link BF16Format}) or put
+     * in the order it reads the weights ({@link Q4_KFactoredKernels#nibbleOrder}).
+     */
+    float[] reorderedActivations(int size) {
+        if (reorderedActivations.length < size) reorderedActivations = new float[size];
+        return reorderedActivations;
     }
 
     /** Room for a weight row decoded to 16-bit integers ({@link Int8Matmul.Kernels#decode}). */
