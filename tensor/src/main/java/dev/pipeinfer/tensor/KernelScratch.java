@@ -18,6 +18,7 @@ final class KernelScratch {
     private short[] int8Row = new short[0];
     private float[] reorderedActivations = new float[0];
     private float[] subBlockSums = new float[0];
+    private float[] decodedRow = new float[0];
 
     /** Room for the block scales of whole rows, computed before a fused kernel's vector loop. */
     float[] scales(int size) {
@@ -38,6 +39,12 @@ final class KernelScratch {
     float[] reorderedActivations(int size) {
         if (reorderedActivations.length < size) reorderedActivations = new float[size];
         return reorderedActivations;
+    }
+
+    /** Room for a weight row decoded to floats in a kernel's order ({@link Q6_KEightLaneKernels}). */
+    float[] decodedRow(int size) {
+        if (decodedRow.length < size) decodedRow = new float[size];
+        return decodedRow;
     }
 
     /** Room for a weight row decoded to 16-bit integers ({@link Int8Matmul.Kernels#decode}). */

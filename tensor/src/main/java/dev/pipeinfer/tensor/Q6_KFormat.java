@@ -99,15 +99,20 @@ public final class Q6_KFormat extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes), a row at a time: first the row's group scales, then {@link #row}, which
-     * decodes each 128-weight half as in {@link #decodeRow} and feeds its eight chunks into the accumulator
-     * in order. One accumulator chain per row is enough here: decoding, not the FMA latency, is the limit.
-     * Shaped for C2: no call while vectors are live (that boxes them), and all vector code written out in
-     * one method (helpers taking vectors may be left out of line, which boxes them too).
+     * Fused n = 1 kernel: on 256-bit vectors {@link Q6_KEightLaneKernels}; on 512-bit ones a row at a time,
+     * first the row's group scales, then {@link #row}, which decodes each 128-weight half as in
+     * {@link #decodeRow} and feeds its eight chunks into the accumulator in order. One accumulator chain per
+     * row is enough here: decoding, not the FMA latency, is the limit. Shaped for C2: no call while vectors
+     * are live (that boxes them), and all vector code written out in one method (helpers taking vectors may be
+     * left out of line, which boxes them too).
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16 && LANES != 8) {
+        if (Q6_KEightLaneKernels.applies()) {
+            Q6_KEightLaneKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -117,8 +122,7 @@ public final class Q6_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long base = w.rowOffset(r);
             for (int b = 0; b < blocks; b++) groupScales(s, base + (long) b * BLOCK_BYTES, sc, 16 * b);
-            if (LANES == 16) row(s, base, blocks, sc, x, xOffset, lanes);
-            else rowEightLanes(s, base, blocks, sc, x, xOffset, lanes);
+            row(s, base, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
     }
@@ -153,139 +157,20 @@ public final class Q6_KFormat extends TensorFormat {
     }
 
     /**
-     * {@link #row} for 256-bit vectors (AVX2): sixteen chunks of eight per half, chunk c from quarter c / 4 at
-     * position 8 (c mod 4), its scale the one of weights 16 (c / 2). The half's twelve pieces of bytes (ql
-     * low and high, qh) are converted first, each once: a piece converted again later in the loop was left
-     * to the Java fallback by C2 (as in {@link Q4_KFormat}), and the order of the chunks in each accumulator
-     * is fixed ({@link Dot}).
-     */
-    private static void rowEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset,
-                                      float[] lanes) {
-        FloatVector a = FloatVector.zero(F), c = a;
-        for (int part = 0; part < 2 * blocks; part++) {
-            int b = part >> 1, half = part & 1;
-            long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
-            int at = 16 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
-            IntVector l0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector l1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector l2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector l3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 56, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            a = ((FloatVector) l0.and(0xF).or(h0.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at]).fma(FloatVector.fromArray(F, x, xi), a);
-            c = ((FloatVector) l1.and(0xF).or(h1.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at]).fma(FloatVector.fromArray(F, x, xi + 8), c);
-            a = ((FloatVector) l2.and(0xF).or(h2.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 16), a);
-            c = ((FloatVector) l3.and(0xF).or(h3.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]).fma(FloatVector.fromArray(F, x, xi + 24), c);
-            a = ((FloatVector) m0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]).fma(FloatVector.fromArray(F, x, xi + 32), a);
-            c = ((FloatVector) m1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]).fma(FloatVector.fromArray(F, x, xi + 40), c);
-            a = ((FloatVector) m2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 48), a);
-            c = ((FloatVector) m3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]).fma(FloatVector.fromArray(F, x, xi + 56), c);
-            a = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]).fma(FloatVector.fromArray(F, x, xi + 64), a);
-            c = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 4]).fma(FloatVector.fromArray(F, x, xi + 72), c);
-            a = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 80), a);
-            c = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 4).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 5]).fma(FloatVector.fromArray(F, x, xi + 88), c);
-            a = ((FloatVector) m0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 96), a);
-            c = ((FloatVector) m1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 6]).fma(FloatVector.fromArray(F, x, xi + 104), c);
-            a = ((FloatVector) m2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 112), a);
-            c = ((FloatVector) m3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 7]).fma(FloatVector.fromArray(F, x, xi + 120), c);
-        }
-        a.add(c).intoArray(lanes, 0);
-    }
-
-    /**
-     * Batches of two to four rows ({@link #twoToFourScaledRows}): each weight row's scales and each
-     * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
-     * order.
+     * Batches: on 256-bit vectors {@link Q6_KEightLaneKernels}, every n; on 512-bit ones two to four rows
+     * ({@link #twoToFourScaledRows}), each weight row's scales and each chunk's decode done once for all of
+     * them, fed into two accumulators (even, odd chunks) per activation row in the n = 1 order.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES == 8) { // JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s tiled -> fused: n = 2 232 -> 354,
-            // n = 4 193 -> 330, n = 8 159 -> 161, n = 16 121 -> 98
-            return eightLaneScaledBatch(w, x, xOffset, n, y, yOffset, from, to, scratch,
-                    Q6_KFormat::rowScales, Q6_KFormat::rowTimesFourEightLanes);
+        if (Q6_KEightLaneKernels.applies()) {
+            if (n < 2) return false;
+            Q6_KEightLaneKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch);
+            return true;
         }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
                 Q6_KFormat::rowScales, Q6_KFormat::rowTimesFour);
-    }
-
-    /**
-     * {@link #rowEightLanes} against four activation rows, for {@link #eightLaneScaledBatch}: each chunk decoded
-     * once, then four FMAs. A loop step is half of a half: its quarters 0 and 1 (low nibbles, qh bits 0-3) or
-     * 2 and 3 (high nibbles, bits 4-7), eight chunks; the whole half in one step was too big for C2, which
-     * then left every vector operation to the Java fallback.
-     */
-    private static void rowTimesFourEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int x0, int x1,
-                                               int x2, int x3, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-        for (int step = 0; step < 4 * blocks; step++) {
-            int b = step >> 2, half = (step >> 1) & 1, upper = step & 1, shift = 4 * upper;
-            long ql = base + (long) b * BLOCK_BYTES + 64L * half, qh = base + (long) b * BLOCK_BYTES + 128 + 32L * half;
-            int at = 16 * b + 8 * half + 4 * upper, xi = b * QK + 128 * half + 64 * upper;
-            IntVector l0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector l1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector l2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector l3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 48, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector m3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 56, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, qh + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            FloatVector v;
-            v = ((FloatVector) l0.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h0.lanewise(VectorOperators.LSHR, shift).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at]);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi), a3);
-            v = ((FloatVector) l1.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h1.lanewise(VectorOperators.LSHR, shift).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at]);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 8), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 8), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 8), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 8), c3);
-            v = ((FloatVector) l2.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h2.lanewise(VectorOperators.LSHR, shift).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 16), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 16), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 16), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 16), a3);
-            v = ((FloatVector) l3.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h3.lanewise(VectorOperators.LSHR, shift).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 1]);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 24), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 24), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 24), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 24), c3);
-            v = ((FloatVector) m0.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h0.lanewise(VectorOperators.LSHR, shift + 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 32), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 32), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 32), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 32), a3);
-            v = ((FloatVector) m1.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h1.lanewise(VectorOperators.LSHR, shift + 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 2]);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 40), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 40), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 40), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 40), c3);
-            v = ((FloatVector) m2.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h2.lanewise(VectorOperators.LSHR, shift + 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 48), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 48), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 48), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 48), a3);
-            v = ((FloatVector) m3.lanewise(VectorOperators.LSHR, shift).and(0xF).or(h3.lanewise(VectorOperators.LSHR, shift + 2).and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(sc[at + 3]);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 56), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 56), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 56), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 56), c3);
-        }
-        a0.add(c0).intoArray(lanes, 0);
-        a1.add(c1).intoArray(lanes, 8);
-        a2.add(c2).intoArray(lanes, 16);
-        a3.add(c3).intoArray(lanes, 24);
     }
 
     /** {@link #row} against four activation rows (the last repeated when fewer), accumulator i left in lanes[16 i ..]. */

@@ -184,7 +184,8 @@ public abstract sealed class TensorFormat
     }
 
     /**
-     * Batches up to this size take the k-quants' fused kernels on 256-bit vectors; at 16 the tiled path was as
+     * Batches up to this size take Q5_K's fused kernels on 256-bit vectors (Q4_K and Q6_K have their own
+     * kernels there, for every n: {@link Q4_KFactoredKernels}, {@link Q6_KEightLaneKernels}); at 16 the tiled path was as
      * fast or faster (JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s fused against tiled: Q4_K 142 vs 151,
      * Q6_K 98 vs 121; Q5_K not measured there), at 8 slower (Q4_K 270 vs 205, Q5_K 199 vs 174, Q6_K 161 vs 159).
      */
