@@ -67,7 +67,10 @@ final class Q4_KFactoredKernels {
         }
     }
 
-    /** n >= 2: each row's scales once, then {@link #rowTimesFour} against the activation rows four at a time. */
+    /**
+     * n >= 2: each row's scales once, then {@link #rowTimesFour} against the activation rows four at a time, a
+     * remainder of one or two rows {@link #rowTimesTwo}.
+     */
     static void matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                            KernelScratch scratch) {
         int k = w.cols, m = w.rows, blocks = k / QK;
@@ -82,8 +85,8 @@ final class Q4_KFactoredKernels {
             Q4_KFormat.rowScales(w.data, row, blocks, sc);
             for (int j = 0; j < n; j += 4) {
                 int group = Math.min(4, n - j), x0 = j * k;
-                rowTimesFour(w.data, row, blocks, sc, xn, x0, x0 + Math.min(1, group - 1) * k,
-                        x0 + Math.min(2, group - 1) * k, x0 + (group - 1) * k, lanes);
+                if (group <= 2) rowTimesTwo(w.data, row, blocks, sc, xn, x0, x0 + (group - 1) * k, lanes);
+                else rowTimesFour(w.data, row, blocks, sc, xn, x0, x0 + k, x0 + 2 * k, x0 + (group - 1) * k, lanes);
                 for (int i = 0; i < group; i++) {
                     float dots = LaneSums.ofEight(lanes, 8 * i);
                     y[yOffset + (j + i) * m + r] = dots - minSum(sc, blocks, xs, 8 * blocks * (j + i), lanes);
@@ -286,5 +289,48 @@ final class Q4_KFactoredKernels {
         low1.add(high1).intoArray(lanes, 8);
         low2.add(high2).intoArray(lanes, 16);
         low3.add(high3).intoArray(lanes, 24);
+    }
+
+    /** {@link #rowTimesFour} for two activation rows (x1 may equal x0), the sums left at {@code lanes[0 ..]} and {@code lanes[8 ..]}. */
+    private static void rowTimesTwo(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, int x0, int x1,
+                                    float[] lanes) {
+        FloatVector low0 = FloatVector.zero(F), low1 = low0, high0 = low0, high1 = low0, q, p0, p1;
+        for (int group = 0; group < 4 * blocks; group++) {
+            int b = group >> 2, g = group & 3;
+            int c = 16 * b + 2 * g, o = 64 * group;
+            IntVector v = IntVector.fromMemorySegment(I, s, w0 + (long) b * BLOCK_BYTES + 16 + 32L * g, LE);
+            FloatVector d = FloatVector.broadcast(F, sc[c]);
+            q = ((FloatVector) v.and(0xF).convert(I2F, 0));
+            p0 = q.mul(FloatVector.fromArray(F, xn, x0 + o));
+            p1 = q.mul(FloatVector.fromArray(F, xn, x1 + o));
+            q = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0));
+            p0 = q.fma(FloatVector.fromArray(F, xn, x0 + o + 16), p0);
+            p1 = q.fma(FloatVector.fromArray(F, xn, x1 + o + 16), p1);
+            q = ((FloatVector) v.lanewise(LSHR, 16).and(0xF).convert(I2F, 0));
+            p0 = q.fma(FloatVector.fromArray(F, xn, x0 + o + 32), p0);
+            p1 = q.fma(FloatVector.fromArray(F, xn, x1 + o + 32), p1);
+            q = ((FloatVector) v.lanewise(LSHR, 24).and(0xF).convert(I2F, 0));
+            p0 = q.fma(FloatVector.fromArray(F, xn, x0 + o + 48), p0);
+            p1 = q.fma(FloatVector.fromArray(F, xn, x1 + o + 48), p1);
+            low0 = p0.fma(d, low0);
+            low1 = p1.fma(d, low1);
+            d = FloatVector.broadcast(F, sc[c + 1]);
+            q = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0));
+            p0 = q.mul(FloatVector.fromArray(F, xn, x0 + o + 8));
+            p1 = q.mul(FloatVector.fromArray(F, xn, x1 + o + 8));
+            q = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0));
+            p0 = q.fma(FloatVector.fromArray(F, xn, x0 + o + 24), p0);
+            p1 = q.fma(FloatVector.fromArray(F, xn, x1 + o + 24), p1);
+            q = ((FloatVector) v.lanewise(LSHR, 20).and(0xF).convert(I2F, 0));
+            p0 = q.fma(FloatVector.fromArray(F, xn, x0 + o + 40), p0);
+            p1 = q.fma(FloatVector.fromArray(F, xn, x1 + o + 40), p1);
+            q = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0));
+            p0 = q.fma(FloatVector.fromArray(F, xn, x0 + o + 56), p0);
+            p1 = q.fma(FloatVector.fromArray(F, xn, x1 + o + 56), p1);
+            high0 = p0.fma(d, high0);
+            high1 = p1.fma(d, high1);
+        }
+        low0.add(high0).intoArray(lanes, 0);
+        low1.add(high1).intoArray(lanes, 8);
     }
 }
