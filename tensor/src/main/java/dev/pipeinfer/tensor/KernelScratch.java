@@ -26,7 +26,7 @@ final class KernelScratch {
         return scales;
     }
 
-    /** Room for activation rows' sub-block sums ({@link Q4_KFactoredKernels#subBlockSums}). */
+    /** Room for activation rows' sub-block sums ({@link FactoredKernels#subBlockSums}). */
     float[] subBlockSums(int size) {
         if (subBlockSums.length < size) subBlockSums = new float[size];
         return subBlockSums;
@@ -34,7 +34,7 @@ final class KernelScratch {
 
     /**
      * Room for activation rows rewritten for a kernel: scaled ({@link F16Format}, {@link BF16Format}) or put
-     * in the order it reads the weights ({@link Q4_KFactoredKernels#nibbleOrder}).
+     * in the order it reads the weights ({@link FactoredKernels#nibbleOrder}).
      */
     float[] reorderedActivations(int size) {
         if (reorderedActivations.length < size) reorderedActivations = new float[size];

@@ -119,8 +119,8 @@ public final class Q4_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (Q4_KFactoredKernels.applies()) {
-            Q4_KFactoredKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+        if (FactoredKernels.applies()) {
+            FactoredKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch, Q4_KFactoredKernels.INSTANCE);
             return;
         }
         if (LANES != 16) {
@@ -166,9 +166,9 @@ public final class Q4_KFormat extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (Q4_KFactoredKernels.applies()) {
+        if (FactoredKernels.applies()) {
             if (n < 2) return false;
-            Q4_KFactoredKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch);
+            FactoredKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q4_KFactoredKernels.INSTANCE);
             return true;
         }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,

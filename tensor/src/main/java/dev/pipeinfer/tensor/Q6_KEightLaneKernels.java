@@ -19,7 +19,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * {@link Q6_KFormat} matmuls on 256-bit vectors (AVX2), every n. A half super-block's 64 ql and 32 qh bytes
  * are read as three vectors of eight ints, and each 6-bit weight assembled in its int lane by shifts and masks:
  * byte i of lane L is weight 4L + i of a quarter (32 weights), so the activations are put in that order once
- * per call ({@link #laneOrder}), as {@link Q4_KFactoredKernels} does for Q4_K. A chunk's lanes 0-3 and 4-7 then
+ * per call ({@link #laneOrder}), as {@link FactoredKernels} does for Q4_K and Q5_K. A chunk's lanes 0-3 and 4-7 then
  * belong to two 16-weight groups with their own scales: the four chunks of a quarter are summed first and
  * multiplied by a vector holding each lane's scale ({@link #scaleVectors}), one FMA per quarter instead of a
  * multiply per chunk.

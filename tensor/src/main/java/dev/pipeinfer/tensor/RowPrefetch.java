@@ -16,7 +16,7 @@ import java.lang.foreign.ValueLayout;
  * 4-row Q4_0 from 874 to 1518 calls/s on one thread. It is not a general cure: the same touches made
  * Q8_0's four-row kernel 2x slower and the tiled path 8-20 % slower, so only the kernels measured to gain
  * use it. A kernel reading one row at a time can outrun the prefetcher on long rows too: Q4_K's factored n = 1
- * kernel touches four rows ahead ({@link Q4_KFactoredKernels#AHEAD_ROWS}).
+ * kernel touches four rows ahead ({@link FactoredKernels#AHEAD_ROWS}).
  */
 final class RowPrefetch {
     private RowPrefetch() {}
