@@ -86,14 +86,19 @@ public final class Q5_KFormat extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes), a row at a time, in {@link Dot}'s order: first the row's sub-block
-     * scales and mins (by {@link Q4_KFormat#subBlockScales}), then {@link #row}. One accumulator chain per
-     * row is enough: decoding, not the FMA latency, is the limit. All vector code is written out in
-     * {@link #row} (a helper taking vectors may be left out of line by C2, which boxes them).
+     * Fused n = 1 kernel: on 256-bit vectors {@link FactoredKernels} with {@link Q5_KFactoredKernels}; on
+     * 512-bit ones a row at a time, in {@link Dot}'s order: first the row's sub-block scales and mins (by
+     * {@link Q4_KFormat#subBlockScales}), then {@link #row}. One accumulator chain per row is enough: decoding,
+     * not the FMA latency, is the limit. All vector code is written out in {@link #row} (a helper taking
+     * vectors may be left out of line by C2, which boxes them).
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16 && LANES != 8) {
+        if (FactoredKernels.applies()) {
+            FactoredKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch, Q5_KFactoredKernels.INSTANCE);
+            return;
+        }
+        if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -103,8 +108,7 @@ public final class Q5_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long base = w.rowOffset(r);
             rowScales(s, base, blocks, sc);
-            if (LANES == 16) row(s, base, blocks, sc, x, xOffset, lanes);
-            else rowEightLanes(s, base, blocks, sc, x, xOffset, lanes);
+            row(s, base, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
     }
@@ -138,143 +142,27 @@ public final class Q5_KFormat extends TensorFormat {
     }
 
     /**
-     * {@link #row} for 256-bit vectors (AVX2): group g's eight chunks are the low nibbles of its four pieces of
-     * eight bytes with fifth bit 2g of the matching qh piece, then their high nibbles with bit 2g + 1. One
-     * loop over the groups, every piece converted once per group (loaded again for their high nibbles, C2 left
-     * those conversions to the Java fallback in Q4_K's kernel of this shape, which allocated 256 bytes a group).
-     *
-     * <p>A weight is {@code fma(q, d, -m)} where the reference computes {@code d * q - m}: the same bits, since
-     * d (an fp16 value times a 6-bit scale) times q (5 bits) has at most 22 significant bits and is exact in a
-     * float, so both round once, at the subtraction (Inf and NaN come out alike too): one operation fewer per
-     * chunk. Q2_K, Q4_1 and Q5_1's eight-lane kernels do the same (their products have at most 17, 15 and 16
-     * bits).
-     */
-    private static void rowEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int xOffset,
-                                      float[] lanes) {
-        FloatVector even = FloatVector.zero(F), odd = even;
-        for (int group = 0; group < 4 * blocks; group++) {
-            int b = group >> 2, g = group & 3;
-            long block = base + (long) b * BLOCK_BYTES, ql = block + 48 + 32L * g;
-            int at = 16 * b + 2 * g, xi = xOffset + b * QK + 64 * g;
-            float dLow = sc[at], mLow = sc[at + 8], dHigh = sc[at + 1], mHigh = sc[at + 9];
-            IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            even = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
-                    .fma(FloatVector.fromArray(F, x, xi), even);
-            odd = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
-                    .fma(FloatVector.fromArray(F, x, xi + 8), odd);
-            even = ((FloatVector) q2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
-                    .fma(FloatVector.fromArray(F, x, xi + 16), even);
-            odd = ((FloatVector) q3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow)
-                    .fma(FloatVector.fromArray(F, x, xi + 24), odd);
-            even = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
-                    .fma(FloatVector.fromArray(F, x, xi + 32), even);
-            odd = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
-                    .fma(FloatVector.fromArray(F, x, xi + 40), odd);
-            even = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
-                    .fma(FloatVector.fromArray(F, x, xi + 48), even);
-            odd = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh)
-                    .fma(FloatVector.fromArray(F, x, xi + 56), odd);
-        }
-        even.add(odd).intoArray(lanes, 0);
-    }
-
-    /**
-     * Batches of two to four rows ({@link #twoToFourScaledRows}): each weight row's scales and each
-     * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
-     * order.
+     * Batches: on 256-bit vectors {@link FactoredKernels}, every n; on 512-bit ones two to four rows
+     * ({@link #twoToFourScaledRows}), each weight row's scales and each chunk's decode done once for all of
+     * them, fed into two accumulators (even, odd chunks) per activation row in the n = 1 order.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (LANES == 8) { // JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s tiled -> fused: n = 2 268 -> 356,
-            // n = 4 234 -> 363, n = 8 174 -> 199 (n = 1: 583)
-            return eightLaneScaledBatch(w, x, xOffset, n, y, yOffset, from, to, scratch,
-                    Q5_KFormat::rowScales, Q5_KFormat::rowTimesFourEightLanes);
+        if (FactoredKernels.applies()) {
+            if (n < 2) return false;
+            FactoredKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q5_KFactoredKernels.INSTANCE);
+            return true;
         }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
                 Q5_KFormat::rowScales, Q5_KFormat::rowTimesFour);
     }
 
     /**
-     * {@link #rowEightLanes} against four activation rows, for {@link #eightLaneScaledBatch}: each chunk decoded
-     * once (fma for scale and min, as there), then four FMAs; a group's eight pieces converted first.
-     */
-    private static void rowTimesFourEightLanes(MemorySegment s, long base, int blocks, float[] sc, float[] x, int x0, int x1,
-                                               int x2, int x3, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-        for (int group = 0; group < 4 * blocks; group++) {
-            int b = group >> 2, g = group & 3;
-            long block = base + (long) b * BLOCK_BYTES, ql = block + 48 + 32L * g;
-            int at = 16 * b + 2 * g, xi = b * QK + 64 * g;
-            float dLow = sc[at], mLow = sc[at + 8], dHigh = sc[at + 1], mHigh = sc[at + 9];
-            IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 0, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q2 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q3 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h0 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h1 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h2 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 32, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector h3 = (IntVector) ByteVector.fromMemorySegment(B, s, block + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            FloatVector v;
-            v = ((FloatVector) q0.and(0xF).or(h0.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi), a3);
-            v = ((FloatVector) q1.and(0xF).or(h1.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 8), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 8), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 8), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 8), c3);
-            v = ((FloatVector) q2.and(0xF).or(h2.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 16), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 16), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 16), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 16), a3);
-            v = ((FloatVector) q3.and(0xF).or(h3.lanewise(VectorOperators.LSHR, 2 * g).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dLow, -mLow);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 24), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 24), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 24), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 24), c3);
-            v = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 32), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 32), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 32), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 32), a3);
-            v = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 40), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 40), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 40), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 40), c3);
-            v = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 48), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 48), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 48), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 48), a3);
-            v = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 2 * g + 1).and(1).lanewise(VectorOperators.LSHL, 4)).convert(VectorOperators.I2F, 0)).fma(dHigh, -mHigh);
-            c0 = v.fma(FloatVector.fromArray(F, x, x0 + xi + 56), c0);
-            c1 = v.fma(FloatVector.fromArray(F, x, x1 + xi + 56), c1);
-            c2 = v.fma(FloatVector.fromArray(F, x, x2 + xi + 56), c2);
-            c3 = v.fma(FloatVector.fromArray(F, x, x3 + xi + 56), c3);
-        }
-        a0.add(c0).intoArray(lanes, 0);
-        a1.add(c1).intoArray(lanes, 8);
-        a2.add(c2).intoArray(lanes, 16);
-        a3.add(c3).intoArray(lanes, 24);
-    }
-
-    /**
      * {@link Q4_KFormat#subBlockScales} (the same scale layout) of every super-block of a row, on 256-bit
      * vectors inlined into the loop as {@link Q4_KFormat#rowScales} does.
      */
-    private static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
+    static void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
         if (LANES == 8) {
             for (int b = 0; b < blocks; b++) Q4_KFormat.subBlockScalesEightLanes(s, row + (long) b * BLOCK_BYTES, sc, 16 * b);
             return;

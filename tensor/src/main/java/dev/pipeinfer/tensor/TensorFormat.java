@@ -184,37 +184,6 @@ public abstract sealed class TensorFormat
     }
 
     /**
-     * Batches up to this size take Q5_K's fused kernels on 256-bit vectors (Q4_K and Q6_K have their own
-     * kernels there, for every n: {@link Q4_KFactoredKernels}, {@link Q6_KEightLaneKernels}); at 16 the tiled path was as
-     * fast or faster (JMH 5632x2048 on the Zen 2 EPYC, 2 threads, calls/s fused against tiled: Q4_K 142 vs 151,
-     * Q6_K 98 vs 121; Q5_K not measured there), at 8 slower (Q4_K 270 vs 205, Q5_K 199 vs 174, Q6_K 161 vs 159).
-     */
-    static final int EIGHT_LANE_SCALED_BATCH_UP_TO = 8;
-
-    /**
-     * {@link #eightLaneBatch} for the k-quants, for 2 to {@link #EIGHT_LANE_SCALED_BATCH_UP_TO} activation rows:
-     * each weight row's scales computed once, then the kernel against the activation rows four at a time,
-     * leaving activation row i's even + odd accumulator in {@code lanes[8 i ..]}.
-     */
-    final boolean eightLaneScaledBatch(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from,
-                                       int to, KernelScratch scratch, RowScales scales, ScaledFourRowKernel kernel) {
-        if (n < 2 || n > EIGHT_LANE_SCALED_BATCH_UP_TO) return false;
-        int k = w.cols, m = w.rows, blocks = k / type.blockSize;
-        float[] sc = scratch.scales(16 * blocks), lanes = scratch.lanes;
-        for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            scales.of(w.data, row, blocks, sc);
-            for (int j = 0; j < n; j += 4) {
-                int group = Math.min(4, n - j), x0 = xOffset + j * k;
-                kernel.row(w.data, row, blocks, sc, x, x0, x0 + Math.min(1, group - 1) * k,
-                        x0 + Math.min(2, group - 1) * k, x0 + (group - 1) * k, lanes);
-                for (int i = 0; i < group; i++) y[yOffset + (j + i) * m + r] = LaneSums.of(lanes, 8 * i);
-            }
-        }
-        return true;
-    }
-
-    /**
      * The driver of the k-quants' fused batch kernels, for two to four activation rows (false otherwise: at
      * n = 8 the tiled path's four-by-four kernel is faster for every type measured). At n = 2 the fused
      * kernel repeats the second row into the idle slots and still beats the tiled path (JMH 5632x2048, Q4_K:
