@@ -113,7 +113,8 @@ public final class BF16Format extends TensorFormat {
                        KernelScratch scratch) {
         if (RowStreams.fourRows() || (LANES != 16 && LANES != 8) || n < 2) return false;
         for (int r = from; r < to; r++) {
-            rowInFours(w, x, xOffset, w.cols, x, xOffset, n, y, yOffset, r, scratch.lanes, BF16Format::rowTimesFour);
+            rowInFours(w, x, xOffset, w.cols, x, xOffset, n, y, yOffset, r, scratch.lanes, BF16Format::rowTimesFour,
+                    BF16Format::rowTimesTwo);
         }
         return true;
     }
@@ -154,6 +155,33 @@ public final class BF16Format extends TensorFormat {
         a1.add(b1).intoArray(lanes, LANES);
         a2.add(b2).intoArray(lanes, 2 * LANES);
         a3.add(b3).intoArray(lanes, 3 * LANES);
+    }
+
+    /** {@link #rowTimesFour} against two activation rows (x1 may equal x0), for a remainder of one or two. */
+    private static void rowTimesTwo(WeightMatrix w, float[] x, int r, int x0, int x1, float[] lanes) {
+        MemorySegment s = w.data;
+        long o = w.rowOffset(r);
+        int whole = w.cols - w.cols % LANES;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, v;
+        int pairs = whole / (2 * LANES);
+        for (int p = 0; p < pairs; p++) {
+            int i = p * 2 * LANES;
+            long at = o + 4L * LANES * p;
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at + 2 * LANES, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            b0 = v.fma(FloatVector.fromArray(F, x, x0 + i + LANES), b0);
+            b1 = v.fma(FloatVector.fromArray(F, x, x1 + i + LANES), b1);
+        }
+        int i = pairs * 2 * LANES;
+        if (i < whole) { // an odd chunk count: the last one is even
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, o + 2L * i, LE).convertShape(ZERO_EXTEND_S2I, I, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+        }
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, LANES);
     }
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;

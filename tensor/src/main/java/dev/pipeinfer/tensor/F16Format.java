@@ -110,7 +110,8 @@ public final class F16Format extends TensorFormat {
         float[] scaled = scratch.reorderedActivations(n * whole);
         for (int j = 0; j < n; j++) if (!scaleActivations(x, xOffset + j * k, whole, scaled, j * whole)) return false;
         for (int r = from; r < to; r++) {
-            if (finiteRows(w, r)) rowInFours(w, scaled, 0, whole, x, xOffset, n, y, yOffset, r, scratch.lanes, F16Format::rowTimesFour);
+            if (finiteRows(w, r)) rowInFours(w, scaled, 0, whole, x, xOffset, n, y, yOffset, r, scratch.lanes,
+                    F16Format::rowTimesFour, F16Format::rowTimesTwo);
             else Matmul.tiled(w, x, xOffset, n, y, yOffset, r, r + 1, scratch);
         }
         return true;
@@ -155,6 +156,36 @@ public final class F16Format extends TensorFormat {
         a1.add(b1).intoArray(lanes, LANES);
         a2.add(b2).intoArray(lanes, 2 * LANES);
         a3.add(b3).intoArray(lanes, 3 * LANES);
+    }
+
+    /** {@link #rowTimesFour} against two activation rows (x1 may equal x0), for a remainder of one or two. */
+    private static void rowTimesTwo(WeightMatrix w, float[] scaled, int r, int x0, int x1, float[] lanes) {
+        MemorySegment s = w.data;
+        long o = w.rowOffset(r);
+        int whole = w.cols - w.cols % LANES;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, v;
+        int pairs = whole / (2 * LANES);
+        for (int p = 0; p < pairs; p++) {
+            int i = p * 2 * LANES;
+            long at = o + 4L * LANES * p;
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, scaled, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, scaled, x1 + i), a1);
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, at + 2 * LANES, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats();
+            b0 = v.fma(FloatVector.fromArray(F, scaled, x0 + i + LANES), b0);
+            b1 = v.fma(FloatVector.fromArray(F, scaled, x1 + i + LANES), b1);
+        }
+        int i = pairs * 2 * LANES;
+        if (i < whole) { // an odd chunk count: the last one is even
+            v = ((IntVector) ShortVector.fromMemorySegment(S, s, o + 2L * i, LE).convertShape(S2I, I, 0)).lanewise(LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA).reinterpretAsFloats();
+            a0 = v.fma(FloatVector.fromArray(F, scaled, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, scaled, x1 + i), a1);
+        }
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, LANES);
     }
 
     /** A half shifted left by 13 as a sign-extended int, masked with this: the bits of its value / 2^112. */

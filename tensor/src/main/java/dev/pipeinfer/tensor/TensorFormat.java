@@ -251,18 +251,23 @@ public abstract sealed class TensorFormat
         void row(WeightMatrix w, float[] source, int r, int a0, int a1, int a2, int a3, float[] lanes);
     }
 
+    /** {@link FloatRowTimesFour} for two activation rows (a1 may equal a0). */
+    interface FloatRowTimesTwo {
+        void row(WeightMatrix w, float[] source, int r, int a0, int a1, float[] lanes);
+    }
+
     /**
-     * Weight row r against all n activation rows, four at a time through {@code kernel}, which reads activation
-     * row j at {@code source[sourceOffset + j * stride ..]} (x itself, or a scaled copy); each output finished by
-     * {@link #finishFloatRow} against x.
+     * Weight row r against all n activation rows, four at a time through {@code four}, a remainder of one or two
+     * through {@code two}; both read activation row j at {@code source[sourceOffset + j * stride ..]} (x itself,
+     * or a scaled copy). Each output finished by {@link #finishFloatRow} against x.
      */
     final void rowInFours(WeightMatrix w, float[] source, int sourceOffset, int stride, float[] x, int xOffset, int n,
-                          float[] y, int yOffset, int r, float[] lanes, FloatRowTimesFour kernel) {
+                          float[] y, int yOffset, int r, float[] lanes, FloatRowTimesFour four, FloatRowTimesTwo two) {
         int k = w.cols, m = w.rows;
         for (int j = 0; j < n; j += 4) {
             int group = Math.min(4, n - j), a0 = sourceOffset + j * stride;
-            kernel.row(w, source, r, a0, a0 + Math.min(1, group - 1) * stride, a0 + Math.min(2, group - 1) * stride,
-                    a0 + (group - 1) * stride, lanes);
+            if (group <= 2) two.row(w, source, r, a0, a0 + (group - 1) * stride, lanes);
+            else four.row(w, source, r, a0, a0 + stride, a0 + 2 * stride, a0 + (group - 1) * stride, lanes);
             for (int i = 0; i < group; i++) {
                 y[yOffset + (j + i) * m + r] = finishFloatRow(w, x, xOffset + (j + i) * k, r, lanes, i * LANES);
             }
