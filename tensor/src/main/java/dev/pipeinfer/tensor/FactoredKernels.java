@@ -36,11 +36,11 @@ final class FactoredKernels {
         void rowScales(MemorySegment s, long row, int blocks, float[] sc);
 
         /**
-         * n = 1: the row's two accumulators' sum left at {@code lanes[0 .. 8)}, touching the weights
-         * {@link #AHEAD_ROWS} rows on ({@code ahead} bytes a row, clipped to {@code lastByte}); returns the
-         * touched bytes' sum.
+         * n = 1: the row's two accumulators' sum left at {@code lanes[0 .. 8)}, touching every cache line of
+         * the weights {@code aheadBytes} on (the row {@link #AHEAD_ROWS} rows later, or the row itself near the
+         * end); returns the touched bytes' sum.
          */
-        int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long ahead, long lastByte);
+        int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long aheadBytes);
 
         /** {@link #row} against four activation rows (at x0 .. x3 in xn), the sums left at {@code lanes[8 i ..]}. */
         void rowTimesFour(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, int x0, int x1, int x2, int x3,
@@ -66,7 +66,8 @@ final class FactoredKernels {
         for (int r = from; r < to; r++) {
             long row = w.rowOffset(r);
             kernels.rowScales(w.data, row, blocks, sc);
-            scratch.prefetched += kernels.row(w.data, row, blocks, sc, xn, lanes, w.rowOffset(1) - w.rowOffset(0), w.rowOffset(w.rows) - 1);
+            long aheadBytes = r + AHEAD_ROWS < w.rows ? w.rowOffset(r + AHEAD_ROWS) - row : 0;
+            scratch.prefetched += kernels.row(w.data, row, blocks, sc, xn, lanes, aheadBytes);
             y[yOffset + r] = LaneSums.ofEight(lanes, 0) - minSum(sc, blocks, xs, 0, lanes);
         }
     }

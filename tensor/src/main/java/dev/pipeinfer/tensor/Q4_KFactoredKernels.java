@@ -12,7 +12,6 @@ import static dev.pipeinfer.tensor.Lanes.I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
-import static dev.pipeinfer.tensor.FactoredKernels.AHEAD_ROWS;
 
 /**
  * {@link Q4_KFormat}'s side of {@link FactoredKernels} (256-bit vectors): a group's 32 quant bytes are read as
@@ -53,17 +52,15 @@ final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
      * vectors. The nibble of each chunk is shifted down and masked ({@code >>> 28} needs no mask).
      */
     @Override
-    public int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long ahead,
-                   long lastByte) {
+    public int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long aheadBytes) {
         FloatVector low = FloatVector.zero(F), high = low, pl, ph;
         IntVector v;
         int touched = 0;
         for (int b = 0; b < blocks; b++) {
             long q = w0 + (long) b * BLOCK_BYTES + 16;
             int o = QK * b, c = 16 * b;
-            long next = q + AHEAD_ROWS * ahead; // every cache line of the super-block AHEAD_ROWS rows on
-            touched += RowPrefetch.touch(s, next, lastByte) + RowPrefetch.touch(s, next + 64, lastByte)
-                    + RowPrefetch.touch(s, next + 127, lastByte);
+            long next = q + aheadBytes; // every cache line of the super-block AHEAD_ROWS rows on
+            touched += RowPrefetch.touch(s, next) + RowPrefetch.touch(s, next + 64) + RowPrefetch.touch(s, next + 127);
 
             v = IntVector.fromMemorySegment(I, s, q, LE);
             pl = ((FloatVector) v.and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o));

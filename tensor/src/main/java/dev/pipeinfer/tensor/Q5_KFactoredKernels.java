@@ -6,7 +6,6 @@ import jdk.incubator.vector.IntVector;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
-import static dev.pipeinfer.tensor.FactoredKernels.AHEAD_ROWS;
 import static dev.pipeinfer.tensor.Lanes.F;
 import static dev.pipeinfer.tensor.Lanes.I;
 import static jdk.incubator.vector.VectorOperators.I2F;
@@ -44,8 +43,7 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
      * rows on is touched with its first group, every cache line of it.
      */
     @Override
-    public int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long ahead,
-                   long lastByte) {
+    public int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long aheadBytes) {
         FloatVector low = FloatVector.zero(F), high = low, pl, ph;
         int touched = 0;
         for (int group = 0; group < 4 * blocks; group++) {
@@ -53,9 +51,9 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
             int c = 16 * b + 2 * g, o = 64 * group;
             long block = w0 + (long) b * BLOCK_BYTES;
             if (g == 0) {
-                long next = block + AHEAD_ROWS * ahead;
-                touched += RowPrefetch.touch(s, next, lastByte) + RowPrefetch.touch(s, next + 64, lastByte)
-                        + RowPrefetch.touch(s, next + 128, lastByte) + RowPrefetch.touch(s, next + BLOCK_BYTES - 1, lastByte);
+                long next = block + aheadBytes;
+                touched += RowPrefetch.touch(s, next) + RowPrefetch.touch(s, next + 64) + RowPrefetch.touch(s, next + 128)
+                        + RowPrefetch.touch(s, next + BLOCK_BYTES - 1);
             }
             IntVector v = IntVector.fromMemorySegment(I, s, block + 48 + 32L * g, LE);
             IntVector h = IntVector.fromMemorySegment(I, s, block + 16, LE).lanewise(LSHR, 2 * g);

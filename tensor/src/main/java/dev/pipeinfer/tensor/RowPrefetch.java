@@ -25,4 +25,13 @@ final class RowPrefetch {
     static int touch(MemorySegment s, long address, long lastByte) {
         return s.get(ValueLayout.JAVA_BYTE, Math.min(address, lastByte));
     }
+
+    /**
+     * The byte at {@code address}, which the caller keeps inside the weights (a kernel touching a row ahead
+     * passes no distance for the last rows); without the clipping, an address linear in the loop counter lets
+     * C2 hoist the bounds check, as for the kernel's own loads.
+     */
+    static int touch(MemorySegment s, long address) {
+        return s.get(ValueLayout.JAVA_BYTE, address);
+    }
 }
