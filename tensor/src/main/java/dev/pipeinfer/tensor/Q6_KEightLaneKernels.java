@@ -32,7 +32,9 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * multiplied by its scale, the tiled path from n = 9), JMH on the Zen 2 EPYC, calls/s: 5632x2048 n = 1 299 ->
  * 381 on 1 thread, 586 -> 763 on 2; 32000x2048 51 -> 69 and 2048x5632 285 -> 356 on 1; 1 thread 5632x2048
  * n = 2 186 -> 245, n = 4 180 -> 172, n = 6 100 -> 133, n = 8 99 -> 113, n = 16 64 -> 72, n = 64 22 -> 19
- * (where the tiled path's four-by-four register tiles did better).
+ * (where the tiled path's four-by-four register tiles did better). Touching the weights
+ * {@link FactoredKernels#AHEAD_ROWS} rows on ({@link RowPrefetch}): n = 1 389 -> 408-413 on 1 thread, 2048x5632
+ * 354-359 -> 412-423.
  *
  * <p><b>Order of sums</b>, the same for every n: per output, each quarter's four chunks in one chain (the
  * first a multiply), added with an FMA by its scale vector to one of two accumulators, even quarters to the
@@ -59,7 +61,8 @@ final class Q6_KEightLaneKernels {
         for (int r = from; r < to; r++) {
             long row = w.rowOffset(r);
             scaleVectors(w.data, row, blocks, sv);
-            row(w.data, row, blocks, sv, xn, lanes);
+            long aheadBytes = r + FactoredKernels.AHEAD_ROWS < w.rows ? w.rowOffset(r + FactoredKernels.AHEAD_ROWS) - row : 0;
+            scratch.prefetched += row(w.data, row, blocks, sv, xn, lanes, aheadBytes);
             y[yOffset + r] = LaneSums.ofEight(lanes, 0);
         }
     }
@@ -142,11 +145,13 @@ final class Q6_KEightLaneKernels {
      * quarter q from qa (q even) or qb, low nibbles for q < 2, high ones after, with qh bits 2q, 2q + 1 of each
      * byte as bits 4 and 5.
      */
-    private static void row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes) {
+    private static int row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes, long aheadBytes) {
         FloatVector a = FloatVector.zero(F), c = a, p;
+        int touched = 0;
         for (int half = 0; half < 2 * blocks; half++) {
             long ql = w0 + (long) (half >> 1) * BLOCK_BYTES + 64L * (half & 1);
             long hb = w0 + (long) (half >> 1) * BLOCK_BYTES + 128 + 32L * (half & 1);
+            touched += RowPrefetch.touch(s, ql + aheadBytes) + RowPrefetch.touch(s, hb + aheadBytes);
             int o = 128 * half, v = 32 * half;
             IntVector qa = IntVector.fromMemorySegment(I, s, ql, LE), qb = IntVector.fromMemorySegment(I, s, ql + 32, LE);
             IntVector qh = IntVector.fromMemorySegment(I, s, hb, LE);
@@ -172,6 +177,7 @@ final class Q6_KEightLaneKernels {
             c = p.fma(FloatVector.fromArray(F, sv, v + 24), c);
         }
         a.add(c).intoArray(lanes, 0);
+        return touched;
     }
 
     /** One row's weights, {@code q - 32} as floats in lane order, into {@code decoded[0 .. k)}. */
