@@ -15,8 +15,9 @@ import java.lang.foreign.ValueLayout;
  * to a sink ({@link KernelScratch#prefetched}) so that C2 keeps them. Measured there, 5632x2048 in JMH:
  * 4-row Q4_0 from 874 to 1518 calls/s on one thread. It is not a general cure: the same touches made
  * Q8_0's four-row kernel 2x slower and the tiled path 8-20 % slower, so only the kernels measured to gain
- * use it. A kernel reading one row at a time can outrun the prefetcher on long rows too: Q4_K's factored n = 1
- * kernel touches four rows ahead ({@link FactoredKernels#AHEAD_ROWS}).
+ * use it. A kernel reading one row at a time can outrun the prefetcher on long rows too: the n = 1 kernels
+ * of Q4_K, Q5_K ({@link FactoredKernels}) and Q6_K ({@link Q6_KEightLaneKernels}) touch every cache line four
+ * rows ahead ({@link FactoredKernels#AHEAD_ROWS}).
  */
 final class RowPrefetch {
     private RowPrefetch() {}
