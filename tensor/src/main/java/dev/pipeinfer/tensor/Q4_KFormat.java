@@ -105,7 +105,8 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes), a row at a time: first the row's sub-block scales (by
+     * Fused n = 1 kernel: on 256-bit vectors {@link FactoredKernels} with {@link Q4_KFactoredKernels}; on
+     * 512-bit ones (16 lanes) a row at a time: first the row's sub-block scales (by
      * {@link #subBlockScales}), then {@link #row} over all its super-blocks, each 64-weight group decoded as
      * in {@link #decodeRow} and its four chunks fed into the row's accumulator in order.
      *
@@ -159,9 +160,9 @@ public final class Q4_KFormat extends TensorFormat {
     }
 
     /**
-     * Batches of two to four rows ({@link #twoToFourScaledRows}): each weight row's scales and each
-     * chunk's decode done once for all of them, fed into two accumulators (even, odd chunks) per activation row in the n = 1
-     * order.
+     * Batches: on 256-bit vectors {@link FactoredKernels}, every n; on 512-bit ones two to four rows
+     * ({@link #twoToFourScaledRows}), each weight row's scales and each chunk's decode done once for all of
+     * them, fed into two accumulators (even, odd chunks) per activation row in the n = 1 order.
      */
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
