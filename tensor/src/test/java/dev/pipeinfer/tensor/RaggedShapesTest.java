@@ -26,14 +26,19 @@ class RaggedShapesTest {
     static final int ROWS = 7;
     static final ComputePool one = ComputePools.ONE, two = ComputePools.TWO;
 
-    /** Float types take any length; Q8_0 (blocks of 32) the multiples of 32 among ragged tile counts. */
+    /**
+     * Float types take any length; Q8_0 (blocks of 32) the multiples of 32 among ragged tile counts; the
+     * k-quants one, three and five super-blocks.
+     */
     static List<Arguments> shapes() {
         List<Arguments> shapes = new ArrayList<>();
         for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
             for (int k : LENGTHS) shapes.add(Arguments.of(type, k));
         }
         for (int k : new int[] {32, 544, 1056}) shapes.add(Arguments.of(GgmlType.Q8_0, k));
-        for (int k : new int[] {256, 768, 1280}) shapes.add(Arguments.of(GgmlType.Q4_K, k));
+        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) { // kernels of their own on AVX2
+            for (int k : new int[] {256, 768, 1280}) shapes.add(Arguments.of(type, k));
+        }
         return shapes;
     }
 
