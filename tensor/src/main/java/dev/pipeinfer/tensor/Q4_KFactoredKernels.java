@@ -12,7 +12,6 @@ import static dev.pipeinfer.tensor.Lanes.I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
-
 /**
  * {@link Q4_KFormat}'s side of {@link FactoredKernels} (256-bit vectors): a group's 32 quant bytes are read as
  * one vector of eight ints, and each nibble position of the ints shifted down and masked, eight chunks of eight
