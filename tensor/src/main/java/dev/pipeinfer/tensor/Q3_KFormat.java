@@ -34,15 +34,24 @@ public final class Q3_KFormat extends TensorFormat {
      * deoptimized over and over on some inputs (a 100x slowdown seen in the benchmarks).
      */
     static void unpackScales(MemorySegment s, long scales, int[] out) {
-        int lo0 = s.get(LE_INT, scales), lo1 = s.get(LE_INT, scales + 4), high = s.get(LE_INT, scales + 8);
-        int w0 = (lo0 & 0x0f0f0f0f) | ((high & 0x03030303) << 4);
-        int w1 = (lo1 & 0x0f0f0f0f) | (((high >>> 2) & 0x03030303) << 4);
-        int w2 = ((lo0 >>> 4) & 0x0f0f0f0f) | (((high >>> 4) & 0x03030303) << 4);
-        int w3 = ((lo1 >>> 4) & 0x0f0f0f0f) | (((high >>> 6) & 0x03030303) << 4);
+        unpackScaleWords(s, scales, out);
+        int w0 = out[0], w1 = out[1], w2 = out[2], w3 = out[3];
         out[0] = (w0 & 0xFF) - 32; out[1] = ((w0 >>> 8) & 0xFF) - 32; out[2] = ((w0 >>> 16) & 0xFF) - 32; out[3] = (w0 >>> 24) - 32;
         out[4] = (w1 & 0xFF) - 32; out[5] = ((w1 >>> 8) & 0xFF) - 32; out[6] = ((w1 >>> 16) & 0xFF) - 32; out[7] = (w1 >>> 24) - 32;
         out[8] = (w2 & 0xFF) - 32; out[9] = ((w2 >>> 8) & 0xFF) - 32; out[10] = ((w2 >>> 16) & 0xFF) - 32; out[11] = (w2 >>> 24) - 32;
         out[12] = (w3 & 0xFF) - 32; out[13] = ((w3 >>> 8) & 0xFF) - 32; out[14] = ((w3 >>> 16) & 0xFF) - 32; out[15] = (w3 >>> 24) - 32;
+    }
+
+    /**
+     * The sixteen scales, biased by 32 (0..63), a byte each, into {@code out[0 .. 4)}: scales 4i .. 4i + 3 in
+     * word i, lowest byte first.
+     */
+    static void unpackScaleWords(MemorySegment s, long scales, int[] out) {
+        int lo0 = s.get(LE_INT, scales), lo1 = s.get(LE_INT, scales + 4), high = s.get(LE_INT, scales + 8);
+        out[0] = (lo0 & 0x0f0f0f0f) | ((high & 0x03030303) << 4);
+        out[1] = (lo1 & 0x0f0f0f0f) | (((high >>> 2) & 0x03030303) << 4);
+        out[2] = ((lo0 >>> 4) & 0x0f0f0f0f) | (((high >>> 4) & 0x03030303) << 4);
+        out[3] = ((lo1 >>> 4) & 0x0f0f0f0f) | (((high >>> 6) & 0x03030303) << 4);
     }
 
     /**
@@ -118,14 +127,19 @@ public final class Q3_KFormat extends TensorFormat {
     }
 
     /**
-     * Fused n = 1 kernel (16 lanes), two rows at a time, like {@link Q2_KFormat}'s: a 16-weight sub-block is
+     * Fused n = 1 kernel: on 256-bit vectors {@link Q3_KEightLaneKernels}; on 512-bit ones (16 lanes), two rows at
+     * a time, like {@link Q2_KFormat}'s: a 16-weight sub-block is
      * one chunk, and its weight is d*scale times a 3-bit level, low2 - (bit ? 0 : 4), i.e. a table of the
      * eight products d*scale * (i - 4) indexed by low2 + 4*bit (vpermd), the dequantizer's multiply on the
      * same values, fed to the FMAs in the order of {@link Dot}.
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (LANES != 16 && LANES != 8) {
+        if (Q3_KEightLaneKernels.applies()) {
+            Q3_KEightLaneKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+            return;
+        }
+        if (LANES != 16) {
             super.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
             return;
         }
@@ -135,10 +149,18 @@ public final class Q3_KFormat extends TensorFormat {
         for (int r = from; r < to; r++) {
             long w0 = w.rowOffset(r);
             for (int b = 0; b < blocks; b++) subBlockScales(s, w0 + (long) b * BLOCK_BYTES, sc, 16 * b, scratch.blockScales);
-            if (LANES == 16) row(s, w0, blocks, sc, x, xOffset, lanes);
-            else rowEightLanes(s, w0, blocks, sc, x, xOffset, lanes);
+            row(s, w0, blocks, sc, x, xOffset, lanes);
             finishRows(lanes, y, yOffset + r, 1);
         }
+    }
+
+    /** Batches on 256-bit vectors: {@link Q3_KEightLaneKernels}, every n (elsewhere the tiled path). */
+    @Override
+    boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
+                       KernelScratch scratch) {
+        if (!Q3_KEightLaneKernels.applies() || n < 2) return false;
+        Q3_KEightLaneKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch);
+        return true;
     }
 
     /**
@@ -167,58 +189,6 @@ public final class Q3_KFormat extends TensorFormat {
             }
         }
         a0.add(c0).intoArray(lanes, 0);
-    }
-
-    /**
-     * {@link #row} for 256-bit vectors (AVX2): a sub-block is two chunks of eight (first half even, second odd),
-     * each level low2 + 4*bit - 4 computed in registers, converted and scaled as in {@link #decodeRow}. Per
-     * half, its four pieces of level bytes and the four pieces of hmask bytes are converted once, at the top.
-     */
-    private static void rowEightLanes(MemorySegment s, long w0, int blocks, float[] sc, float[] x, int xOffset,
-                                      float[] lanes) {
-        FloatVector even = FloatVector.zero(F), odd = even;
-        for (int part = 0; part < 2 * blocks; part++) {
-            int b = part >> 1, half = part & 1, bit = 4 * half;
-            long block = w0 + (long) b * BLOCK_BYTES, q = block + 32 + 32L * half;
-            int c = 16 * b + 8 * half, xi = xOffset + b * QK + 128 * half;
-            IntVector l0 = Q4_KFormat.bytes(s, q), l1 = Q4_KFormat.bytes(s, q + 8);
-            IntVector l2 = Q4_KFormat.bytes(s, q + 16), l3 = Q4_KFormat.bytes(s, q + 24);
-            IntVector h0 = Q4_KFormat.bytes(s, block), h1 = Q4_KFormat.bytes(s, block + 8);
-            IntVector h2 = Q4_KFormat.bytes(s, block + 16), h3 = Q4_KFormat.bytes(s, block + 24);
-            even = ((FloatVector) l0.and(3).or(h0.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c]).fma(FloatVector.fromArray(F, x, xi), even);
-            odd = ((FloatVector) l1.and(3).or(h1.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c]).fma(FloatVector.fromArray(F, x, xi + 8), odd);
-            even = ((FloatVector) l2.and(3).or(h2.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).fma(FloatVector.fromArray(F, x, xi + 16), even);
-            odd = ((FloatVector) l3.and(3).or(h3.lanewise(VectorOperators.LSHR, bit).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 1]).fma(FloatVector.fromArray(F, x, xi + 24), odd);
-            even = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 2).and(3).or(h0.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).fma(FloatVector.fromArray(F, x, xi + 32), even);
-            odd = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 2).and(3).or(h1.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 2]).fma(FloatVector.fromArray(F, x, xi + 40), odd);
-            even = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 2).and(3).or(h2.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).fma(FloatVector.fromArray(F, x, xi + 48), even);
-            odd = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 2).and(3).or(h3.lanewise(VectorOperators.LSHR, bit + 1).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 3]).fma(FloatVector.fromArray(F, x, xi + 56), odd);
-            even = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).and(3).or(h0.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).fma(FloatVector.fromArray(F, x, xi + 64), even);
-            odd = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).and(3).or(h1.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 4]).fma(FloatVector.fromArray(F, x, xi + 72), odd);
-            even = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 4).and(3).or(h2.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).fma(FloatVector.fromArray(F, x, xi + 80), even);
-            odd = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 4).and(3).or(h3.lanewise(VectorOperators.LSHR, bit + 2).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 5]).fma(FloatVector.fromArray(F, x, xi + 88), odd);
-            even = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 6).and(3).or(h0.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).fma(FloatVector.fromArray(F, x, xi + 96), even);
-            odd = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 6).and(3).or(h1.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 6]).fma(FloatVector.fromArray(F, x, xi + 104), odd);
-            even = ((FloatVector) l2.lanewise(VectorOperators.LSHR, 6).and(3).or(h2.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).fma(FloatVector.fromArray(F, x, xi + 112), even);
-            odd = ((FloatVector) l3.lanewise(VectorOperators.LSHR, 6).and(3).or(h3.lanewise(VectorOperators.LSHR, bit + 3).lanewise(VectorOperators.LSHL, 2).and(4)).sub(4)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[c + 7]).fma(FloatVector.fromArray(F, x, xi + 120), odd);
-        }
-        even.add(odd).intoArray(lanes, 0);
     }
 
     /** The table index low2 + 4*bit from the current low bits of the level and hmask bytes. */

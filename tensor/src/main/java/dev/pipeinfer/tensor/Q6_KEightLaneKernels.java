@@ -81,12 +81,21 @@ final class Q6_KEightLaneKernels {
             long row = w.rowOffset(r);
             scaleVectors(w.data, row, blocks, sv);
             decode(w.data, row, blocks, decoded);
-            for (int j = 0; j < n; j += 4) {
-                int group = Math.min(4, n - j), x0 = j * k;
-                if (group <= 2) decodedTimesTwo(decoded, blocks, sv, xn, x0, x0 + (group - 1) * k, lanes);
-                else decodedTimesFour(decoded, blocks, sv, xn, x0, x0 + k, x0 + 2 * k, x0 + (group - 1) * k, lanes);
-                for (int i = 0; i < group; i++) y[yOffset + (j + i) * m + r] = LaneSums.ofEight(lanes, 8 * i);
-            }
+            decodedRowTimesAll(decoded, blocks, sv, xn, k, n, y, yOffset + r, m, lanes);
+        }
+    }
+
+    /**
+     * A decoded row (its scale vectors in sv) against all n activation rows in lane order ({@code xn}, k apart):
+     * four at a time, a remainder of one or two two at a time; output j at {@code y[at + j * m]}.
+     */
+    static void decodedRowTimesAll(float[] decoded, int blocks, float[] sv, float[] xn, int k, int n, float[] y, int at,
+                                   int m, float[] lanes) {
+        for (int j = 0; j < n; j += 4) {
+            int group = Math.min(4, n - j), x0 = j * k;
+            if (group <= 2) decodedTimesTwo(decoded, blocks, sv, xn, x0, x0 + (group - 1) * k, lanes);
+            else decodedTimesFour(decoded, blocks, sv, xn, x0, x0 + k, x0 + 2 * k, x0 + (group - 1) * k, lanes);
+            for (int i = 0; i < group; i++) y[at + (j + i) * m] = LaneSums.ofEight(lanes, 8 * i);
         }
     }
 
@@ -131,7 +140,7 @@ final class Q6_KEightLaneKernels {
                 .convertShape(VectorOperators.B2I, I, 0).convert(I2F, 0);
     }
 
-    private static final VectorShuffle<Float> QUARTER_0 = quarter(0), QUARTER_1 = quarter(1), QUARTER_2 = quarter(2),
+    static final VectorShuffle<Float> QUARTER_0 = quarter(0), QUARTER_1 = quarter(1), QUARTER_2 = quarter(2),
             QUARTER_3 = quarter(3);
 
     /** Lanes 0-3 from scale 2q of a half's eight, lanes 4-7 from scale 2q + 1. */
@@ -211,7 +220,7 @@ final class Q6_KEightLaneKernels {
      * A decoded row against four activation rows (at x0 .. x3 in xn), in {@link #row}'s order for each; the
      * accumulators' sums left at {@code lanes[8 i ..]}. A loop step is two quarters, an even and an odd one.
      */
-    private static void decodedTimesFour(float[] decoded, int blocks, float[] sv, float[] xn, int x0, int x1, int x2,
+    static void decodedTimesFour(float[] decoded, int blocks, float[] sv, float[] xn, int x0, int x1, int x2,
                                          int x3, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
         FloatVector w, scale, p0, p1, p2, p3;

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -36,7 +37,7 @@ class RaggedShapesTest {
             for (int k : LENGTHS) shapes.add(Arguments.of(type, k));
         }
         for (int k : new int[] {32, 544, 1056}) shapes.add(Arguments.of(GgmlType.Q8_0, k));
-        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) { // kernels of their own on AVX2
+        for (GgmlType type : new GgmlType[] {GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) { // own kernels on AVX2
             for (int k : new int[] {256, 768, 1280}) shapes.add(Arguments.of(type, k));
         }
         return shapes;
@@ -82,13 +83,23 @@ class RaggedShapesTest {
         }
     }
 
-    /** Random weights in the type's encoding: quantized from Gaussian floats where a quantizer exists. */
+    /**
+     * Random weights in the type's encoding: quantized from Gaussian floats where a quantizer exists; Q3_K,
+     * which has none, as random bytes with each super-block's scale {@code d} (its last two bytes) set to 1/64.
+     */
     static WeightMatrix randomMatrix(GgmlType type, int k, Random random) {
         TensorFormat format = TensorFormat.of(type);
         long rowBytes = format.rowBytes(k);
         MemorySegment data = Arena.ofAuto().allocate(rowBytes * ROWS, 64);
         float[] row = new float[k];
         for (int r = 0; r < ROWS; r++) {
+            if (type == GgmlType.Q3_K) {
+                for (long i = 0; i < rowBytes; i++) data.set(ValueLayout.JAVA_BYTE, r * rowBytes + i, (byte) random.nextInt());
+                for (long b = Q3_KFormat.BLOCK_BYTES - 2; b < rowBytes; b += Q3_KFormat.BLOCK_BYTES) {
+                    TensorFormat.putFp16(data, r * rowBytes + b, 1 / 64f);
+                }
+                continue;
+            }
             for (int i = 0; i < k; i++) row[i] = (float) random.nextGaussian() * 0.05f;
             format.quantizeRow(row, 0, data, r * rowBytes, k);
         }
