@@ -37,8 +37,7 @@ final class FactoredKernels {
 
         /**
          * n = 1: the row's two accumulators' sum left at {@code lanes[0 .. 8)}, touching every cache line of
-         * the weights {@code aheadBytes} on (the row {@link #AHEAD_ROWS} rows later, or the row itself near the
-         * end); returns the touched bytes' sum.
+         * the weights {@code aheadBytes} on ({@link RowPrefetch#aheadBytes}); returns the touched bytes' sum.
          */
         int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long aheadBytes);
 
@@ -66,8 +65,7 @@ final class FactoredKernels {
         for (int r = from; r < to; r++) {
             long row = w.rowOffset(r);
             kernels.rowScales(w.data, row, blocks, sc);
-            long aheadBytes = r + AHEAD_ROWS < w.rows ? w.rowOffset(r + AHEAD_ROWS) - row : 0;
-            scratch.prefetched += kernels.row(w.data, row, blocks, sc, xn, lanes, aheadBytes);
+            scratch.prefetched += kernels.row(w.data, row, blocks, sc, xn, lanes, RowPrefetch.aheadBytes(w, r));
             y[yOffset + r] = LaneSums.ofEight(lanes, 0) - minSum(sc, blocks, xs, 0, lanes);
         }
     }
@@ -140,14 +138,4 @@ final class FactoredKernels {
         return LaneSums.ofEight(lanes, 104);
     }
 
-    /**
-     * How far ahead the n = 1 kernels touch the weights ({@link RowPrefetch}), in rows. One row at a time is one
-     * memory stream, but a fast kernel catches up with the hardware prefetcher on long rows: without the
-     * touches, JMH on the Zen 2 EPYC, 1 thread, 2048x5632 ran at 416-424 calls/s (the kernel before Q4_K's factored form:
-     * 450-454), with them 588 (1, 2, 4 and 8 rows ahead: 593, 574, 588, 588); 5632x2048 587 -> 599 (1 and 2
-     * rows ahead cost 5 %). A 1.1B Q4_K model (`bench -t 1,2 --batch 1 -n 32 -p 0 -r 3`, two interleaved rounds
-     * against the kernel before Q4_K's factored form) 4.90-4.94 -> 6.07-6.09 tokens/s on 1 thread, 9.23-9.34 -> 9.79-11.50
-     * on 2.
-     */
-    static final int AHEAD_ROWS = 4;
 }

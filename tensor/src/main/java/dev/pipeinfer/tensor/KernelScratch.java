@@ -34,14 +34,14 @@ final class KernelScratch {
 
     /**
      * Room for activation rows rewritten for a kernel: scaled ({@link F16Format}) or put in the order it reads
-     * the weights ({@link FactoredKernels#nibbleOrder}, {@link Q6_KEightLaneKernels#laneOrder}).
+     * the weights ({@link FactoredKernels#nibbleOrder}, {@link QuarterScaledKernels#laneOrder}).
      */
     float[] reorderedActivations(int size) {
         if (reorderedActivations.length < size) reorderedActivations = new float[size];
         return reorderedActivations;
     }
 
-    /** Room for a weight row decoded to floats in a kernel's order (the batches of Q6_K and Q3_K, {@link Q6_KEightLaneKernels}). */
+    /** Room for a weight row decoded to floats in a kernel's order (the batches of Q6_K and Q3_K, {@link QuarterScaledKernels}). */
     float[] decodedRow(int size) {
         if (decodedRow.length < size) decodedRow = new float[size];
         return decodedRow;

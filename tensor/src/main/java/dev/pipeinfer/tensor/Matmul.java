@@ -34,7 +34,7 @@ public final class Matmul {
      * {@code -Dpipeinfer.matmul.generic=true} turns the fused kernels off (every n then decodes tiles into
      * the scratch buffer); for measuring one against the other. Both give the same bits, except for Q3_K, Q4_K,
      * Q5_K and Q6_K on 256-bit vectors, whose kernels sum in orders of their own ({@link FactoredKernels},
-     * {@link Q6_KEightLaneKernels}, {@link Q3_KEightLaneKernels}).
+     * {@link QuarterScaledKernels}).
      */
     static final boolean FUSED = !Boolean.getBoolean("pipeinfer.matmul.generic");
 

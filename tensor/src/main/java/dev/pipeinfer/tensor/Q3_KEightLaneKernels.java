@@ -14,13 +14,9 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * {@link Q3_KFormat} matmuls on 256-bit vectors (AVX2), every n, in {@link Q6_KEightLaneKernels}' shape: a
- * half super-block's 32 level bytes and the super-block's 32 hmask bytes are read as eight ints each, and each
- * 3-bit weight assembled in its lane (byte i of lane L is weight 4L + i of a quarter: its two level bits 2j, 2j
- * + 1 of the level byte, its hmask bit 4h + j moved to bit 2, minus 4); a quarter's four chunks are summed
- * before one FMA by the vector of its two scales. The activations' order, the scale vectors' layout, the decoded
- * rows and their batch kernels are Q6_K's ({@link Q6_KEightLaneKernels#laneOrder},
- * {@link Q6_KEightLaneKernels#decodedRowTimesAll}), and so is the order of sums.
+ * {@link Q3_KFormat}'s side of {@link QuarterScaledKernels} (256-bit vectors): a half super-block's 32 level
+ * bytes and the super-block's 32 hmask bytes are read as eight ints each, and each 3-bit weight assembled in
+ * its lane (quarter j: level bits 2j, 2j + 1 of its byte, hmask bit 4h + j moved to bit 2, minus 4).
  *
  * <p>Against the kernels it replaced (eight-byte loads widened separately, each chunk multiplied by its scale,
  * the sixteen scales of a super-block unpacked and multiplied in scalar code, the tiled path for batches),
@@ -29,68 +25,24 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * The scale vectors are built as vectors: written out four floats at a time by scalar code they held n = 1
  * at 260.
  */
-final class Q3_KEightLaneKernels {
+final class Q3_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
+    static final Q3_KEightLaneKernels INSTANCE = new Q3_KEightLaneKernels();
     private static final int QK = Q3_KFormat.QK;
     private static final int BLOCK_BYTES = Q3_KFormat.BLOCK_BYTES;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Q3_KEightLaneKernels() {}
 
-    /** Whether these kernels run: 256-bit vectors (the kernels of {@link Q3_KFormat} serve 512-bit ones). */
-    static boolean applies() {
-        return Lanes.LANES == 8;
-    }
-
-    /** n = 1: the activations in lane order, each row's scale vectors, then {@link #row}. */
-    static void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to,
-                           KernelScratch scratch) {
-        int k = w.cols, blocks = k / QK;
-        float[] xn = scratch.reorderedActivations(k), sv = scratch.scales(64 * blocks), lanes = scratch.lanes;
-        Q6_KEightLaneKernels.laneOrder(x, xOffset, k, xn, 0);
-        for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            scaleVectors(w.data, row, blocks, sv, scratch.blockScales);
-            long aheadBytes = r + FactoredKernels.AHEAD_ROWS < w.rows ? w.rowOffset(r + FactoredKernels.AHEAD_ROWS) - row : 0;
-            scratch.prefetched += row(w.data, row, blocks, sv, xn, lanes, aheadBytes);
-            y[yOffset + r] = LaneSums.ofEight(lanes, 0);
-        }
-    }
-
-    /** n >= 2: each row decoded once ({@link #decode}), then Q6_K's decoded-row kernels. */
-    static void matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
-                           KernelScratch scratch) {
-        int k = w.cols, m = w.rows, blocks = k / QK;
-        float[] xn = scratch.reorderedActivations(n * k), sv = scratch.scales(64 * blocks), lanes = scratch.lanes;
-        float[] decoded = scratch.decodedRow(k);
-        for (int j = 0; j < n; j++) Q6_KEightLaneKernels.laneOrder(x, xOffset + j * k, k, xn, j * k);
-        for (int r = from; r < to; r++) {
-            long row = w.rowOffset(r);
-            scaleVectors(w.data, row, blocks, sv, scratch.blockScales);
-            decode(w.data, row, blocks, decoded);
-            Q6_KEightLaneKernels.decodedRowTimesAll(decoded, blocks, sv, xn, k, n, y, yOffset + r, m, lanes);
-        }
-    }
-
-    /**
-     * Each quarter's scale vector into {@code sv[64 b + 8 q ..]} (super-block b, quarter q of eight): lanes 0-3
-     * {@code d * scale} of the quarter's first 16 weights, lanes 4-7 of the other 16, as the dequantizer
-     * computes them.
-     */
-    static void scaleVectors(MemorySegment s, long row, int blocks, float[] sv, int[] words) {
+    /** The scales from the sixteen 6-bit fields (unpacked as words in {@code scratch.blockScales}). */
+    @Override
+    public void scaleVectors(MemorySegment s, long row, int blocks, float[] sv, KernelScratch scratch) {
+        int[] words = scratch.blockScales;
         for (int b = 0; b < blocks; b++) {
             long block = row + (long) b * BLOCK_BYTES;
             float d = TensorFormat.fp16(s, block + 108);
             Q3_KFormat.unpackScaleWords(s, block + 96, words);
-            FloatVector first = scales(words, 0).mul(d), second = scales(words, 2).mul(d);
-            int at = 64 * b;
-            first.rearrange(Q6_KEightLaneKernels.QUARTER_0).intoArray(sv, at);
-            first.rearrange(Q6_KEightLaneKernels.QUARTER_1).intoArray(sv, at + 8);
-            first.rearrange(Q6_KEightLaneKernels.QUARTER_2).intoArray(sv, at + 16);
-            first.rearrange(Q6_KEightLaneKernels.QUARTER_3).intoArray(sv, at + 24);
-            second.rearrange(Q6_KEightLaneKernels.QUARTER_0).intoArray(sv, at + 32);
-            second.rearrange(Q6_KEightLaneKernels.QUARTER_1).intoArray(sv, at + 40);
-            second.rearrange(Q6_KEightLaneKernels.QUARTER_2).intoArray(sv, at + 48);
-            second.rearrange(Q6_KEightLaneKernels.QUARTER_3).intoArray(sv, at + 56);
+            QuarterScaledKernels.quarterVectors(scales(words, 0).mul(d), sv, 64 * b);
+            QuarterScaledKernels.quarterVectors(scales(words, 2).mul(d), sv, 64 * b + 32);
         }
     }
 
@@ -105,7 +57,8 @@ final class Q3_KEightLaneKernels {
      * every cache line of the weights {@code aheadBytes} on touched. A loop step is a half super-block: quarter
      * j takes level bits 2j of its 32 bytes and hmask bit 4h + j ({@code h}: the hmask shifted by 4h).
      */
-    private static int row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes, long aheadBytes) {
+    @Override
+    public int row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes, long aheadBytes) {
         FloatVector a = FloatVector.zero(F), c = a, p;
         int touched = 0;
         for (int half = 0; half < 2 * blocks; half++) {
@@ -141,7 +94,8 @@ final class Q3_KEightLaneKernels {
     }
 
     /** One row's levels, {@code low2 + 4 bit - 4} as floats in lane order, into {@code decoded[0 .. k)}. */
-    private static void decode(MemorySegment s, long w0, int blocks, float[] decoded) {
+    @Override
+    public void decode(MemorySegment s, long w0, int blocks, float[] decoded) {
         for (int half = 0; half < 2 * blocks; half++) {
             long block = w0 + (long) (half >> 1) * BLOCK_BYTES;
             int o = 128 * half;

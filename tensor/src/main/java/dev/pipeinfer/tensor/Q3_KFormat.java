@@ -135,8 +135,8 @@ public final class Q3_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (Q3_KEightLaneKernels.applies()) {
-            Q3_KEightLaneKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+        if (QuarterScaledKernels.applies()) {
+            QuarterScaledKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch, Q3_KEightLaneKernels.INSTANCE);
             return;
         }
         if (LANES != 16) {
@@ -158,8 +158,8 @@ public final class Q3_KFormat extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (!Q3_KEightLaneKernels.applies() || n < 2) return false;
-        Q3_KEightLaneKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch);
+        if (!QuarterScaledKernels.applies() || n < 2) return false;
+        QuarterScaledKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q3_KEightLaneKernels.INSTANCE);
         return true;
     }
 

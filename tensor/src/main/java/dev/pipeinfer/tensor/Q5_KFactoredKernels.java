@@ -39,7 +39,7 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
     /**
      * One row, as {@link Q4_KFactoredKernels#row} but a group per loop step: the super-block's four groups
      * written out, with the fifth bits, were too big for C2, which left the vector operations to the Java
-     * fallback (1.2 GB allocated per call of 5632x2048). The super-block {@link FactoredKernels#AHEAD_ROWS}
+     * fallback (1.2 GB allocated per call of 5632x2048). The super-block {@link RowPrefetch#AHEAD_ROWS}
      * rows on is touched with its first group, every cache line of it.
      */
     @Override

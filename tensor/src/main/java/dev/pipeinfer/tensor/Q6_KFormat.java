@@ -108,8 +108,8 @@ public final class Q6_KFormat extends TensorFormat {
      */
     @Override
     void matvecRows(WeightMatrix w, float[] x, int xOffset, float[] y, int yOffset, int from, int to, KernelScratch scratch) {
-        if (Q6_KEightLaneKernels.applies()) {
-            Q6_KEightLaneKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch);
+        if (QuarterScaledKernels.applies()) {
+            QuarterScaledKernels.matvecRows(w, x, xOffset, y, yOffset, from, to, scratch, Q6_KEightLaneKernels.INSTANCE);
             return;
         }
         if (LANES != 16) {
@@ -164,9 +164,9 @@ public final class Q6_KFormat extends TensorFormat {
     @Override
     boolean matmulRows(WeightMatrix w, float[] x, int xOffset, int n, float[] y, int yOffset, int from, int to,
                        KernelScratch scratch) {
-        if (Q6_KEightLaneKernels.applies()) {
+        if (QuarterScaledKernels.applies()) {
             if (n < 2) return false;
-            Q6_KEightLaneKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch);
+            QuarterScaledKernels.matmulRows(w, x, xOffset, n, y, yOffset, from, to, scratch, Q6_KEightLaneKernels.INSTANCE);
             return true;
         }
         return LANES == 16 && twoToFourScaledRows(w, x, xOffset, n, y, yOffset, from, to, scratch,
