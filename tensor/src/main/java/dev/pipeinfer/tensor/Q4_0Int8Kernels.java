@@ -11,13 +11,14 @@ import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Int8Matmul.F8;
 import static dev.pipeinfer.tensor.Int8Matmul.S16;
-import static dev.pipeinfer.tensor.Int8Matmul.smallPairSums;
+import static dev.pipeinfer.tensor.Int8Matmul.biasedPairSums;
 
 /**
  * {@link Q4_0Format} weights times {@link MatmulActivations#INT8} activations (llama.cpp's
  * {@code ggml_vec_dot_q4_0_q8_0}): a block's 16 bytes widen once to 16-bit lanes, whose low nibbles minus 8 are
  * weights 0-15 and high nibbles minus 8 weights 16-31. Four products of a pair of lanes stay below
- * 4 x 8 x 127, so {@link Int8Matmul#smallPairSums} applies.
+ * 4 x 8 x 127, so {@link Int8Matmul#smallPairSums} applies to the decoded rows; the fused kernels take the
+ * nibbles unsigned and the activations' offsets (see below).
  */
 final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -45,23 +46,32 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
                 .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
     }
 
+    /*
+     * The fused kernels multiply the nibbles as they are (0-15) and subtract the offset of 8 through the
+     * activations' nibbleOffsets, which also bias each lane for Int8Matmul.biasedPairSums: every lane then holds
+     * the integer the signed nibbles would give (plus 2^15), so the pair sums, and the floats, are those of
+     * decodedRowTimesTwo. The scale d_weight * d_activation is rounded once, as there.
+     */
+
     @Override
     public void twoRows(MemorySegment s, long row0, long row1, int blocks, Int8Activations x, KernelScratch scratch) {
-        short[] xq = x.quants;
-        float[] xd = x.scales;
+        short[] xq = x.quants, offsets = x.nibbleOffsets;
+        float[] xd = x.scaleLanes;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         long apart = row1 - row0;
         for (int b = 0; b < blocks; b++) {
             long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
             int xi = b * 32;
             ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
+            ShortVector offset = ShortVector.fromArray(S16, offsets, b * 16);
+            FloatVector dx = FloatVector.fromArray(F8, xd, b * 8);
             ShortVector v0 = packed(s, o0 + 2), v1 = packed(s, o1 + 2);
-            float dx = xd[b];
-            float d0 = TensorFormat.fp16(s, o0) * dx, d1 = TensorFormat.fp16(s, o1) * dx;
-            ShortVector low0 = v0.and((short) 0xF).sub(EIGHT), high0 = v0.lanewise(VectorOperators.LSHR, 4).sub(EIGHT);
-            ShortVector low1 = v1.and((short) 0xF).sub(EIGHT), high1 = v1.lanewise(VectorOperators.LSHR, 4).sub(EIGHT);
-            acc0 = smallPairSums(low0.mul(xLow).add(high0.mul(xHigh))).fma(FloatVector.broadcast(F8, d0), acc0);
-            acc1 = smallPairSums(low1.mul(xLow).add(high1.mul(xHigh))).fma(FloatVector.broadcast(F8, d1), acc1);
+            FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o0)).mul(dx);
+            FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o1)).mul(dx);
+            ShortVector p0 = v0.and((short) 0xF).mul(xLow).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xHigh)).sub(offset);
+            ShortVector p1 = v1.and((short) 0xF).mul(xLow).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xHigh)).sub(offset);
+            acc0 = biasedPairSums(p0).fma(d0, acc0);
+            acc1 = biasedPairSums(p1).fma(d1, acc1);
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }
@@ -69,20 +79,22 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
     @Override
     public void rowTimesTwo(MemorySegment s, long row, int blocks, Int8Activations x, int j0, int j1,
                             KernelScratch scratch) {
-        short[] xq = x.quants;
-        float[] xd = x.scales;
+        short[] xq = x.quants, offsets = x.nibbleOffsets;
+        float[] xd = x.scaleLanes;
         int x0 = j0 * blocks * 32, x1 = j1 * blocks * 32, s0 = j0 * blocks, s1 = j1 * blocks;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         for (int b = 0; b < blocks; b++) {
             long o = row + (long) b * BLOCK_BYTES;
             int xi = b * 32;
             ShortVector v = packed(s, o + 2);
-            float d = TensorFormat.fp16(s, o);
-            ShortVector low = v.and((short) 0xF).sub(EIGHT), high = v.lanewise(VectorOperators.LSHR, 4).sub(EIGHT);
-            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + xi + 16)));
-            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + xi + 16)));
-            acc0 = smallPairSums(p0).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
-            acc1 = smallPairSums(p1).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
+            FloatVector d = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o));
+            ShortVector low = v.and((short) 0xF), high = v.lanewise(VectorOperators.LSHR, 4);
+            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + xi + 16)))
+                    .sub(ShortVector.fromArray(S16, offsets, (s0 + b) * 16));
+            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + xi + 16)))
+                    .sub(ShortVector.fromArray(S16, offsets, (s1 + b) * 16));
+            acc0 = biasedPairSums(p0).fma(d.mul(FloatVector.fromArray(F8, xd, (s0 + b) * 8)), acc0);
+            acc1 = biasedPairSums(p1).fma(d.mul(FloatVector.fromArray(F8, xd, (s1 + b) * 8)), acc1);
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }

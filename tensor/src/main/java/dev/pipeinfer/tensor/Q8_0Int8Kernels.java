@@ -12,7 +12,8 @@ import java.nio.ByteOrder;
 
 import static dev.pipeinfer.tensor.Int8Matmul.F8;
 import static dev.pipeinfer.tensor.Int8Matmul.S16;
-import static dev.pipeinfer.tensor.Int8Matmul.pairSums;
+import static dev.pipeinfer.tensor.Int8Matmul.biased;
+import static dev.pipeinfer.tensor.Int8Matmul.biasedPairSums;
 
 /**
  * {@link Q8_0Format} weights times {@link MatmulActivations#INT8} activations (llama.cpp's
@@ -44,19 +45,20 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
     @Override
     public void twoRows(MemorySegment s, long row0, long row1, int blocks, Int8Activations x, KernelScratch scratch) {
         short[] xq = x.quants;
-        float[] xd = x.scales;
+        float[] xd = x.scaleLanes;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         long apart = row1 - row0;
         for (int b = 0; b < blocks; b++) {
             long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
             int xi = b * 32;
             ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
+            FloatVector dx = FloatVector.fromArray(F8, xd, b * 8);
             ShortVector low0 = quants(s, o0 + 2), high0 = quants(s, o0 + 18);
             ShortVector low1 = quants(s, o1 + 2), high1 = quants(s, o1 + 18);
-            float dx = xd[b];
-            float d0 = TensorFormat.fp16(s, o0) * dx, d1 = TensorFormat.fp16(s, o1) * dx;
-            acc0 = pairSums(low0.mul(xLow).add(high0.mul(xHigh))).fma(FloatVector.broadcast(F8, d0), acc0);
-            acc1 = pairSums(low1.mul(xLow).add(high1.mul(xHigh))).fma(FloatVector.broadcast(F8, d1), acc1);
+            FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o0)).mul(dx);
+            FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o1)).mul(dx);
+            acc0 = biasedPairSums(biased(low0.mul(xLow).add(high0.mul(xHigh)))).fma(d0, acc0);
+            acc1 = biasedPairSums(biased(low1.mul(xLow).add(high1.mul(xHigh)))).fma(d1, acc1);
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }
@@ -75,8 +77,8 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
             float d = TensorFormat.fp16(s, o);
             ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + xi + 16)));
             ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + xi + 16)));
-            acc0 = pairSums(p0).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
-            acc1 = pairSums(p1).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
+            acc0 = biasedPairSums(biased(p0)).fma(FloatVector.broadcast(F8, d * xd[s0 + b]), acc0);
+            acc1 = biasedPairSums(biased(p1)).fma(FloatVector.broadcast(F8, d * xd[s1 + b]), acc1);
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }

@@ -115,4 +115,45 @@ class Int8MatmulTest {
         // measured faster there (AVX2); on wider vectors the f32 kernels use 512 bits and the int8 ones 256
         assertEquals(Lanes.F.vectorBitSize() == 256 ? INT8 : MatmulActivations.F32, MatmulActivations.preferred());
     }
+
+    @Test
+    void biasedPairSumsAddAdjacentLanesExactlyOverTheWholeRangeOfProducts() {
+        java.util.Random random = new java.util.Random(7);
+        short[] products = new short[16];
+        float[] sums = new float[8];
+        for (int trial = 0; trial < 2000; trial++) {
+            for (int i = 0; i < 16; i++) {
+                products[i] = trial < 4 ? (short) (trial % 2 == 0 ? 32767 - trial : -32767 + trial) // the extremes
+                        : (short) (random.nextInt(65535) - 32767);
+            }
+            Int8Matmul.biasedPairSums(Int8Matmul.biased(jdk.incubator.vector.ShortVector.fromArray(Int8Matmul.S16, products, 0)))
+                    .intoArray(sums, 0);
+            for (int i = 0; i < 8; i++) assertEquals(products[2 * i] + products[2 * i + 1], sums[i], "pair " + i);
+        }
+    }
+
+    @Test
+    void nibbleOffsetsAreWhatTheOffsetOf8TakesFromEachLanePlusTheBias() {
+        float[] x = new float[32];
+        for (int i = 0; i < 32; i++) x[i] = (i % 5 - 2) * 0.7f;
+        Int8Activations q = new Int8Activations();
+        q.quantize(x, 0, 1, 32);
+        for (int i = 0; i < 16; i++) {
+            int nibbleLow = i % 16, nibbleHigh = 15 - i % 16;     // any nibbles: unsigned products less the offset
+            int unsigned = nibbleLow * q.quants[i] + nibbleHigh * q.quants[16 + i];
+            int signed = (nibbleLow - 8) * q.quants[i] + (nibbleHigh - 8) * q.quants[16 + i];
+            assertEquals(signed + (1 << 15), (short) (unsigned - q.nibbleOffsets[i]) & 0xFFFF);
+        }
+        for (int lane = 0; lane < 8; lane++) assertEquals(q.scales[0], q.scaleLanes[lane]);
+    }
+
+    @Test
+    void theHalfFloatTableReadsEveryFp16AsTheConversionDoes() {
+        java.lang.foreign.MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(2 * 65536);
+        for (int bits = 0; bits < 65536; bits++) s.set(TensorFormat.LE_SHORT, 2L * bits, (short) bits);
+        for (int bits = 0; bits < 65536; bits++) {
+            assertEquals(Float.floatToRawIntBits(TensorFormat.fp16(s, 2L * bits)),
+                    Float.floatToRawIntBits(HalfFloatTable.fp16(s, 2L * bits)), "fp16 bits " + bits);
+        }
+    }
 }
