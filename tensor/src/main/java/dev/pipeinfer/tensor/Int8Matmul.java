@@ -25,11 +25,7 @@ import java.lang.foreign.MemorySegment;
  * part at a time in a microbenchmark): 8.6 as written before, 6.2 with no scale at all, 7.4 with no pair sums;
  * the scale from the table and eight lanes 7.9, the shifts of the pair sums down from two to one 7.8. The loop
  * runs about four instructions a cycle, half of them C2's address arithmetic, so fewer vector operations
- * alone buy little; four rows at a time made C2 give up inlining (46 cycles). What did pay: reading each row
- * through its own slice of the segment ({@code asSlice}, which C2 scalar-replaces), so that a block's address
- * is the slice's hoisted base plus {@code 18 b} instead of base plus row plus {@code 18 b} for each of the two
- * rows: 7.7 -> 6.7 cycles, JMH Q4_0 1076 -> 1222 calls/s and Q8_0 970 -> 1032 (the Q4_K kernels, with ten
- * times the vector work per address, did not move).
+ * alone buy little; four rows at a time made C2 give up inlining (46 cycles).
  *
  * <p><b>Order of sums</b>, the same for every kernel of a type and every n, so the matmul stays
  * batch-invariant: per output, one accumulator of eight float lanes, blocks in increasing order, then

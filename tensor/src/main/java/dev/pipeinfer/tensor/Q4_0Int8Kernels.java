@@ -58,16 +58,16 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
         short[] xq = x.quants, offsets = x.nibbleOffsets;
         float[] xd = x.scaleLanes;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        MemorySegment w0 = s.asSlice(row0, (long) blocks * BLOCK_BYTES), w1 = s.asSlice(row1, (long) blocks * BLOCK_BYTES);
+        long apart = row1 - row0;
         for (int b = 0; b < blocks; b++) {
-            long o = (long) b * BLOCK_BYTES;
+            long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
             int xi = b * 32;
             ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
             ShortVector offset = ShortVector.fromArray(S16, offsets, b * 16);
             FloatVector dx = FloatVector.fromArray(F8, xd, b * 8);
-            ShortVector v0 = packed(w0, o + 2), v1 = packed(w1, o + 2);
-            FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(w0, o)).mul(dx);
-            FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(w1, o)).mul(dx);
+            ShortVector v0 = packed(s, o0 + 2), v1 = packed(s, o1 + 2);
+            FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o0)).mul(dx);
+            FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o1)).mul(dx);
             ShortVector p0 = v0.and((short) 0xF).mul(xLow).add(v0.lanewise(VectorOperators.LSHR, 4).mul(xHigh)).sub(offset);
             ShortVector p1 = v1.and((short) 0xF).mul(xLow).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xHigh)).sub(offset);
             acc0 = biasedPairSums(p0).fma(d0, acc0);

@@ -47,16 +47,16 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
         short[] xq = x.quants;
         float[] xd = x.scaleLanes;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        MemorySegment w0 = s.asSlice(row0, (long) blocks * BLOCK_BYTES), w1 = s.asSlice(row1, (long) blocks * BLOCK_BYTES);
+        long apart = row1 - row0;
         for (int b = 0; b < blocks; b++) {
-            long o = (long) b * BLOCK_BYTES;
+            long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
             int xi = b * 32;
             ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
             FloatVector dx = FloatVector.fromArray(F8, xd, b * 8);
-            ShortVector low0 = quants(w0, o + 2), high0 = quants(w0, o + 18);
-            ShortVector low1 = quants(w1, o + 2), high1 = quants(w1, o + 18);
-            FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(w0, o)).mul(dx);
-            FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(w1, o)).mul(dx);
+            ShortVector low0 = quants(s, o0 + 2), high0 = quants(s, o0 + 18);
+            ShortVector low1 = quants(s, o1 + 2), high1 = quants(s, o1 + 18);
+            FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o0)).mul(dx);
+            FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o1)).mul(dx);
             acc0 = biasedPairSums(biased(low0.mul(xLow).add(high0.mul(xHigh)))).fma(d0, acc0);
             acc1 = biasedPairSums(biased(low1.mul(xLow).add(high1.mul(xHigh)))).fma(d1, acc1);
         }
