@@ -20,8 +20,14 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -34,6 +40,12 @@ import java.util.concurrent.TimeUnit;
  * DRAM as they do in a real forward pass. {@code -Dpipeinfer.jmh.workingSetMiB=0} (passed with
  * {@code -jvmArgsAppend}) keeps just two copies instead: with a small shape they stay in cache, which
  * separates what a kernel computes from what the memory delivers.
+ *
+ * <p><b>Mapped, as in the engine:</b> by default ({@code memory=mapped}) the copies are written to a temporary
+ * file and mapped read-only, so the kernels see the same {@code MemorySegment} implementation as when they
+ * read a GGUF file. This matters: C2 inlines and scalar-replaces differently for mapped and native
+ * segments, and a kernel that has seen both kinds can fall back to boxed vectors. {@code memory=native}
+ * uses off-heap {@code Arena.allocate} segments instead.
  *
  * <p><b>Metric:</b> the primary score is calls per second. The secondary score {@code weightBytes} is
  * counted per call as the matrix's byte size, so JMH reports it in bytes/s: <b>GB/s of weights =
@@ -65,7 +77,12 @@ public class MatmulBenchmark {
     @Param({"f32"})
     public String activations;
 
+    /** mapped (a read-only file mapping, as the engine uses) or native (Arena.allocate). */
+    @Param({"mapped"})
+    public String memory;
+
     Arena arena;
+    Path mappedFile;
     ComputePool pool;
     MatmulActivations mode;
     WeightMatrix[] copies;
@@ -88,11 +105,14 @@ public class MatmulBenchmark {
         matrixBytes = t.rowBytes(k) * m;
         int count = (int) Math.max(2, (WORKING_SET + matrixBytes - 1) / matrixBytes);
         arena = Arena.ofShared();
+        MemorySegment all = switch (memory) {
+            case "native" -> randomCopies(t, arena.allocate(matrixBytes * count, 64), count);
+            case "mapped" -> mappedRandomCopies(t, count);
+            default -> throw new IllegalArgumentException("memory must be mapped or native: " + memory);
+        };
         copies = new WeightMatrix[count];
         for (int i = 0; i < count; i++) {
-            MemorySegment s = arena.allocate(matrixBytes, 64);
-            RandomWeights.fill(t, s, 1000 + i);
-            copies[i] = new WeightMatrix(t, s, m, k);
+            copies[i] = new WeightMatrix(t, all.asSlice(i * matrixBytes, matrixBytes), m, k);
         }
         Random random = new Random(1);
         x = new float[n * k];
@@ -102,10 +122,33 @@ public class MatmulBenchmark {
         mode = MatmulActivations.parse(activations);
     }
 
+    private MemorySegment randomCopies(GgmlType t, MemorySegment all, int count) {
+        for (int i = 0; i < count; i++) RandomWeights.fill(t, all.asSlice(i * matrixBytes, matrixBytes), 1000 + i);
+        return all;
+    }
+
+    /** Fills a temporary file through a writable mapping, then maps it read-only as GgufFile does. */
+    private MemorySegment mappedRandomCopies(GgmlType t, int count) {
+        long bytes = matrixBytes * count;
+        try {
+            mappedFile = Files.createTempFile("pipeinfer-jmh-", ".weights");
+            try (FileChannel channel = FileChannel.open(mappedFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                 Arena writing = Arena.ofConfined()) {
+                randomCopies(t, channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, writing), count);
+            }
+            try (FileChannel channel = FileChannel.open(mappedFile, StandardOpenOption.READ)) {
+                return channel.map(FileChannel.MapMode.READ_ONLY, 0, bytes, arena);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the mapped weights in " + mappedFile, e);
+        }
+    }
+
     @TearDown(Level.Trial)
-    public void tearDown() {
+    public void tearDown() throws IOException {
         pool.close();
         arena.close();
+        if (mappedFile != null) Files.deleteIfExists(mappedFile);
     }
 
     @Benchmark
