@@ -38,6 +38,14 @@ class Int8MatmulTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
+    void oneRowAtATimeMatchesLlamaCppToo(KernelCases c) {
+        float[] y = new float[4 * c.rows()];
+        for (int j = 0; j < 4; j++) Matmul.matmul(c.matrix(), c.x(), j * c.k(), 1, y, j * c.rows(), ComputePools.TWO, INT8);
+        MatmulTest.assertClose(c.mm(), y, 1e-5, c + " n=1");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
     void scalarPathMatchesLlamaCpp(KernelCases c) {
         float[] y = new float[4 * c.rows()];
         Matmul.matmulInt8Scalar(c.matrix(), c.x(), 0, 4, y, 0);
