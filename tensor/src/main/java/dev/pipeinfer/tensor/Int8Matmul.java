@@ -31,9 +31,17 @@ import java.lang.foreign.MemorySegment;
  * batch-invariant: per output, one accumulator of eight float lanes, blocks in increasing order, then
  * {@link LaneSums#ofEight}.
  *
- * <p>Q4_K was measured with int8 activations too (llama.cpp's Q8_K; scales unpacked before the vector loop,
- * pairs of 16-bit products times the 6-bit scales): n = 1 536 against 502 calls/s of 5632x2048 on the f32
- * path, n = 8 75 against 144 (JMH, 1 thread, Zen 2). Not worth a second numeric path; the k-quants stay f32.
+ * <p>Q4_K was measured with int8 activations too, twice (llama.cpp's Q8_K; 16-bit products, pairs summed into
+ * ints times the 6-bit scales). First: n = 1 536 against 502 calls/s of 5632x2048 on the f32 path, n = 8 75
+ * against 144. Then with a group's 32 bytes read as sixteen 16-bit lanes: its loop ran 76-79 cycles a
+ * super-block in cache against about 100, but with the row's scales unpacked first it was 523 against 739
+ * calls/s in JMH (mapped weights), and every larger shape of it (groups written out, two rows at a time,
+ * scales unpacked in the loop) passed C2's node limit for one compilation, which then leaves vector operations
+ * to the Java fallback. The k-quants stay f32. (JMH, 1 thread, Zen 2; README, fifth and sixth sessions.)
+ *
+ * <p>Batches as float products on the exact integer values (every partial sum of a block is an integer below
+ * 2^24, so the same bits) were slower than the 16-bit kernels, 1.4-2.2x; so were the decoded row against four
+ * activation rows, or one, instead of two.
  */
 final class Int8Matmul {
     static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
