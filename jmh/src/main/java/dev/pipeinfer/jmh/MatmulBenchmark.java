@@ -82,7 +82,6 @@ public class MatmulBenchmark {
     public String memory;
 
     Arena arena;
-    Path mappedFile;
     ComputePool pool;
     MatmulActivations mode;
     WeightMatrix[] copies;
@@ -127,28 +126,37 @@ public class MatmulBenchmark {
         return all;
     }
 
-    /** Fills a temporary file through a writable mapping, then maps it read-only as GgufFile does. */
+    /**
+     * Fills a temporary file through a writable mapping, then maps it read-only as GgufFile does. The file is
+     * deleted as soon as it is mapped (the mapping keeps its pages), so a fork that dies leaves nothing behind.
+     */
     private MemorySegment mappedRandomCopies(GgmlType t, int count) {
         long bytes = matrixBytes * count;
+        Path file = null;
         try {
-            mappedFile = Files.createTempFile("pipeinfer-jmh-", ".weights");
-            try (FileChannel channel = FileChannel.open(mappedFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            file = Files.createTempFile("pipeinfer-jmh-", ".weights");
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
                  Arena writing = Arena.ofConfined()) {
                 randomCopies(t, channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, writing), count);
             }
-            try (FileChannel channel = FileChannel.open(mappedFile, StandardOpenOption.READ)) {
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                 return channel.map(FileChannel.MapMode.READ_ONLY, 0, bytes, arena);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the mapped weights in " + mappedFile, e);
+            throw new UncheckedIOException("cannot create the mapped weights in " + file, e);
+        } finally {
+            try {
+                if (file != null) Files.deleteIfExists(file);
+            } catch (IOException e) {
+                System.err.println("could not delete " + file + ": " + e.getMessage());
+            }
         }
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() throws IOException {
+    public void tearDown() {
         pool.close();
         arena.close();
-        if (mappedFile != null) Files.deleteIfExists(mappedFile);
     }
 
     @Benchmark
