@@ -37,9 +37,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Bandwidth, not cache speed:</b> the setup allocates as many copies of the matrix (random weights,
  * off-heap) as it takes to exceed 512 MiB, and each call uses the next copy, so the weights come from
- * DRAM as they do in a real forward pass. {@code -Dpipeinfer.jmh.workingSetMiB=0} (passed with
- * {@code -jvmArgsAppend}) keeps just two copies instead: with a small shape they stay in cache, which
- * separates what a kernel computes from what the memory delivers.
+ * DRAM as they do in a real forward pass. {@code -Dpipeinfer.jmh.workingSetMiB=0} keeps just two copies
+ * instead: with a small shape they stay in cache, which separates what a kernel computes from what the memory
+ * delivers. Pass it as {@code -jvmArgsAppend "--add-modules jdk.incubator.vector -Dpipeinfer.jmh.workingSetMiB=0"}:
+ * JMH's {@code -jvmArgsAppend} replaces the fork's own arguments, the Vector API module among them.
  *
  * <p><b>Mapped, as in the engine:</b> by default ({@code memory=mapped}) the copies are written to a temporary
  * file and mapped read-only, so the kernels see the same {@code MemorySegment} implementation as when they
