@@ -59,12 +59,12 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
         float[] xd = x.scaleLanes;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
         long apart = row1 - row0;
-        for (int b = 0; b < blocks; b++) {
-            long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
-            int xi = b * 32;
-            ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
-            ShortVector offset = ShortVector.fromArray(S16, offsets, b * 16);
-            FloatVector dx = FloatVector.fromArray(F8, xd, b * 8);
+        long o0 = row0;
+        for (int i = 0; i < 8 * blocks; i += 8) {
+            ShortVector xLow = ShortVector.fromArray(S16, xq, 4 * i), xHigh = ShortVector.fromArray(S16, xq, 4 * i + 16);
+            ShortVector offset = ShortVector.fromArray(S16, offsets, 2 * i);
+            FloatVector dx = FloatVector.fromArray(F8, xd, i);
+            long o1 = o0 + apart;
             ShortVector v0 = packed(s, o0 + 2), v1 = packed(s, o1 + 2);
             FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o0)).mul(dx);
             FloatVector d1 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o1)).mul(dx);
@@ -72,6 +72,7 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
             ShortVector p1 = v1.and((short) 0xF).mul(xLow).add(v1.lanewise(VectorOperators.LSHR, 4).mul(xHigh)).sub(offset);
             acc0 = biasedPairSums(p0).fma(d0, acc0);
             acc1 = biasedPairSums(p1).fma(d1, acc1);
+            o0 += BLOCK_BYTES;
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }

@@ -55,9 +55,9 @@ final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
         FloatVector low = FloatVector.zero(F), high = low, pl, ph;
         IntVector v;
         int touched = 0;
-        for (int b = 0; b < blocks; b++) {
-            long q = w0 + (long) b * BLOCK_BYTES + 16;
-            int o = QK * b, c = 16 * b;
+        long q = w0 + 16;
+        for (int o = 0; o < QK * blocks; o += QK, q += BLOCK_BYTES) {
+            int c = o >>> 4;
             long next = q + aheadBytes; // every cache line of the super-block AHEAD_ROWS rows on
             touched += RowPrefetch.touch(s, next) + RowPrefetch.touch(s, next + 64) + RowPrefetch.touch(s, next + 127);
 

@@ -47,12 +47,11 @@ final class Q8_0Int8Kernels implements Int8Matmul.Kernels {
         short[] xq = x.quants;
         float[] xd = x.scaleLanes;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        long apart = row1 - row0;
-        for (int b = 0; b < blocks; b++) {
-            long o0 = row0 + (long) b * BLOCK_BYTES, o1 = o0 + apart;
-            int xi = b * 32;
-            ShortVector xLow = ShortVector.fromArray(S16, xq, xi), xHigh = ShortVector.fromArray(S16, xq, xi + 16);
-            FloatVector dx = FloatVector.fromArray(F8, xd, b * 8);
+        long apart = row1 - row0, o0 = row0;
+        for (int i = 0; i < 8 * blocks; i += 8, o0 += BLOCK_BYTES) {
+            long o1 = o0 + apart;
+            ShortVector xLow = ShortVector.fromArray(S16, xq, 4 * i), xHigh = ShortVector.fromArray(S16, xq, 4 * i + 16);
+            FloatVector dx = FloatVector.fromArray(F8, xd, i);
             ShortVector low0 = quants(s, o0 + 2), high0 = quants(s, o0 + 18);
             ShortVector low1 = quants(s, o1 + 2), high1 = quants(s, o1 + 18);
             FloatVector d0 = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o0)).mul(dx);
