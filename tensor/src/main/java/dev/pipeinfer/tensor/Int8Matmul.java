@@ -68,7 +68,7 @@ final class Int8Matmul {
          * for both; the dot products left at {@code lanes[RESULT]} and {@code lanes[RESULT + 1]}, with the
          * operations of {@link #twoRows}, so the same bits. Measured against (JMH 5632x2048, 1 thread, calls/s):
          * decoding each row to 16-bit integers once and dotting the decoded row with the activation pairs (Q8_0
-         * n = 2 362 against 497 here, n = 8 124 against 132: Q4_0 takes it from n = 7, {@link #DECODED_FROM}),
+         * n = 2 362 against 497 here, n = 8 124 against 132: Q4_0 takes it from n = 3, {@link #DECODED_FROM}),
          * and four activation rows per call (C2 gave up on the kernel and boxed its vectors, 50 MB a call).
          */
         void rowTimesTwo(MemorySegment s, long row, int blocks, Int8Activations x, int j0, int j1, KernelScratch scratch);
@@ -117,11 +117,11 @@ final class Int8Matmul {
     /**
      * Batches from this size decode each weight row once where the type can ({@link Kernels#decode}): Q4_0's
      * nibbles cost more to unpack than its products, and the fused pair kernel unpacks them again for every
-     * pair of activation rows. JMH 5632x2048, 1 thread, Q4_0, calls/s fused against decoded, since the fused
-     * kernel steps its indices as loop variables: n = 3 338 / 327, n = 4 335 / 318, n = 6 236 / 230, n = 8
-     * 176 / 183, n = 16 95 / 103. (Q8_0, whose bytes only widen, gained nothing: n = 8 124 against 132.)
+     * pair of activation rows. JMH 5632x2048, 1 thread, Q4_0, calls/s decoded against fused: n = 2 573 / 624,
+     * n = 3 366 / 316, n = 4 360 / 310, n = 8 200 / 156, n = 16 109 / 79. (Q8_0, whose bytes only widen, gained
+     * nothing: n = 8 124 against 132.)
      */
-    static final int DECODED_FROM = 7;
+    static final int DECODED_FROM = 3;
 
     private static boolean decodedRows(Kernels kernels, WeightMatrix w, Int8Activations x, int n, float[] y, int yOffset,
                                        int from, int to, KernelScratch scratch) {

@@ -84,25 +84,26 @@ final class Q4_0Int8Kernels implements Int8Matmul.Kernels {
         float[] xd = x.scaleLanes;
         int x0 = j0 * blocks * 32, x1 = j1 * blocks * 32, s0 = j0 * blocks, s1 = j1 * blocks;
         FloatVector acc0 = FloatVector.zero(F8), acc1 = acc0;
-        long o = row;
-        for (int i = 0; i < 8 * blocks; i += 8, o += BLOCK_BYTES) {
+        for (int b = 0; b < blocks; b++) {
+            long o = row + (long) b * BLOCK_BYTES;
+            int xi = b * 32;
             ShortVector v = packed(s, o + 2);
             FloatVector d = FloatVector.broadcast(F8, HalfFloatTable.fp16(s, o));
             ShortVector low = v.and((short) 0xF), high = v.lanewise(VectorOperators.LSHR, 4);
-            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + 4 * i)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + 4 * i + 16)))
-                    .sub(ShortVector.fromArray(S16, offsets, s0 * 16 + 2 * i));
-            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + 4 * i)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + 4 * i + 16)))
-                    .sub(ShortVector.fromArray(S16, offsets, s1 * 16 + 2 * i));
-            acc0 = biasedPairSums(p0).fma(d.mul(FloatVector.fromArray(F8, xd, s0 * 8 + i)), acc0);
-            acc1 = biasedPairSums(p1).fma(d.mul(FloatVector.fromArray(F8, xd, s1 * 8 + i)), acc1);
+            ShortVector p0 = low.mul(ShortVector.fromArray(S16, xq, x0 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x0 + xi + 16)))
+                    .sub(ShortVector.fromArray(S16, offsets, (s0 + b) * 16));
+            ShortVector p1 = low.mul(ShortVector.fromArray(S16, xq, x1 + xi)).add(high.mul(ShortVector.fromArray(S16, xq, x1 + xi + 16)))
+                    .sub(ShortVector.fromArray(S16, offsets, (s1 + b) * 16));
+            acc0 = biasedPairSums(p0).fma(d.mul(FloatVector.fromArray(F8, xd, (s0 + b) * 8)), acc0);
+            acc1 = biasedPairSums(p1).fma(d.mul(FloatVector.fromArray(F8, xd, (s1 + b) * 8)), acc1);
         }
         Int8Matmul.finishTwo(acc0, acc1, scratch.lanes);
     }
 
     @Override
     public boolean decode(MemorySegment s, long row, int blocks, short[] quants, float[] scales) {
-        long o = row;
-        for (int b = 0; b < blocks; b++, o += BLOCK_BYTES) {
+        for (int b = 0; b < blocks; b++) {
+            long o = row + (long) b * BLOCK_BYTES;
             ShortVector v = packed(s, o + 2);
             v.and((short) 0xF).sub(EIGHT).intoArray(quants, b * 32);
             v.lanewise(VectorOperators.LSHR, 4).sub(EIGHT).intoArray(quants, b * 32 + 16);
