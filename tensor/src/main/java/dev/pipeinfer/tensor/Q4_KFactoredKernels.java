@@ -29,6 +29,12 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * accumulator: JMH 5632x2048, calls/s, interleaved runs, n = 1 598 -> 690-695 on 1 thread, 838 -> 1312 on 2
  * (the 2-thread baseline in that run below its usual 1150-1222), 2048x5632 581 -> 662; 1 thread n = 2 344 ->
  * 372, n = 4 266 -> 312, n = 8 157 -> 159, n = 16 84 -> 82.
+ *
+ * <p>{@link #row} steps the weight offset and the activation index as loop variables (as {@link Int8Matmul}'s
+ * n = 1 kernels): JMH n = 1 735 -> 841 calls/s on 1 thread, 1615 on 2. Tried and slower here: the batch
+ * kernels in that shape (n = 4 319 -> 255), two rows at a time (C2 gave up on the four groups written out;
+ * with a loop over groups 626 calls/s), and nibbles made floats without a conversion (or-ed into the mantissa
+ * of 2^23 under a mask, 2^23 subtracted, activations scaled by powers of two to match: 625).
  */
 final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
     static final Q4_KFactoredKernels INSTANCE = new Q4_KFactoredKernels();
