@@ -43,7 +43,7 @@ import java.lang.foreign.MemorySegment;
  * super-block in cache against about 100, but with the row's scales unpacked first it was 523 against 739
  * calls/s in JMH (mapped weights), and every larger shape of it (groups written out, two rows at a time,
  * scales unpacked in the loop) passed C2's node limit for one compilation, which then leaves vector operations
- * to the Java fallback. The k-quants stay f32. (JMH, 1 thread, Zen 2; README, fifth and sixth sessions.)
+ * to the Java fallback. The k-quants stay f32. (JMH, 1 thread, Zen 2; docs/performance.md, fifth and sixth sessions.)
  *
  * <p>Batches as float products on the exact integer values (every partial sum of a block is an integer below
  * 2^24, so the same bits) were slower than the 16-bit kernels, 1.4-2.2x; so were the decoded row against four
