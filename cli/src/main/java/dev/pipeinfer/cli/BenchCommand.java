@@ -8,6 +8,7 @@ import dev.pipeinfer.gguf.GgufFile;
 import dev.pipeinfer.gguf.GgufTensor;
 import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.tensor.MatmulActivations;
+import dev.pipeinfer.tensor.ReadBandwidth;
 import dev.pipeinfer.transformer.Batch;
 import dev.pipeinfer.transformer.LayerSlice;
 import dev.pipeinfer.transformer.SliceOptions;
@@ -68,8 +69,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, split = ",", paramLabel = "LIST", description = "Thread counts to measure, e.g. 1,2 (default: the number of cores).")
     List<Integer> threads = List.of(LocalModel.defaultThreads());
 
-    @Option(names = "--batch", split = ",", paramLabel = "LIST", description = "Tokens per pass for the batch-cost rows; empty skips them (default ${DEFAULT-VALUE}).")
-    List<Integer> batchSizes = List.of(1, 2, 4, 8);
+    @Option(names = "--batch", paramLabel = "LIST", description = "Tokens per pass for the batch-cost rows; empty (--batch '') skips them (default ${DEFAULT-VALUE}).")
+    String batchList = "1,2,4,8";
 
     @Option(names = "--batch-context", paramLabel = "N", description = "Tokens already in the cache when a batch pass is timed (default ${DEFAULT-VALUE}).")
     int batchContext = 32;
@@ -85,6 +86,13 @@ final class BenchCommand implements Callable<Integer> {
                     + "int8 on 256-bit vector CPUs, f32 on wider ones (default ${DEFAULT-VALUE}).")
     String activations = "auto";
 
+    @Option(names = "--bandwidth", paramLabel = "MiB", arity = "0..1", fallbackValue = "1024",
+            description = {"Also measure the machine's read bandwidth at each thread count (a vectorized sum over a buffer "
+                    + "of MiB megabytes, 1024 if not given, as the JMH kernel report does) and hold each decode row's "
+                    + "GB/s against it. Decoding reads every weight once per token, so that share is how close the "
+                    + "kernels come to the memory's limit. Off by default: it takes the buffer's memory for a moment."})
+    Integer bandwidthMiB;
+
     @Option(names = "--json", description = "Print one JSON object: the model's sizes, memory, and {\"rows\": [...]}.")
     boolean json;
 
@@ -96,11 +104,18 @@ final class BenchCommand implements Callable<Integer> {
      * @param msPerPass   batch rows: median time of one forward pass of n tokens
      * @param costVs1     batch rows: msPerPass divided by that of a 1-token pass at the same context
      * @param gbPerS      decode rows: weight bytes read per token x tokens/s / 1e9
+     * @param readGbPerS  decode rows, with --bandwidth: the machine's read bandwidth at these threads
+     * @param bandwidthShare decode rows, with --bandwidth: gbPerS / readGbPerS
      * @param loadAverage the one-minute load average when the row finished
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record Row(String test, int threads, int n, double tokensPerS, double msPerToken, Double msPerPass, Double costVs1,
-               Double gbPerS, int repeats, double loadAverage) {}
+               Double gbPerS, Double readGbPerS, Double bandwidthShare, int repeats, double loadAverage) {
+        Row withReadBandwidth(double read) {
+            return gbPerS == null ? this : new Row(test, threads, n, tokensPerS, msPerToken, msPerPass, costVs1, gbPerS,
+                    read, gbPerS / read, repeats, loadAverage);
+        }
+    }
 
     /** What the memory lines report. */
     record Memory(long mappedWeightBytes, long weightBytesPerToken, long kvCacheBytes, String kvType, int contextCells,
@@ -113,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
         validate();
         KvType kv = LocalModel.kvType(kvType);
         MatmulActivations mode = LocalModel.activations(activations);
-        List<Integer> sizes = new ArrayList<>(new TreeSet<>(batchSizes));
+        List<Integer> sizes = new ArrayList<>(new TreeSet<>(batchSizes()));
         int largestBatch = sizes.isEmpty() ? 0 : sizes.getLast();
         int cells = Math.max(1, Math.max(Math.max(promptTokens, genTokens), sizes.isEmpty() ? 0 : batchContext + largestBatch));
         List<Row> rows = new ArrayList<>();
@@ -126,11 +141,15 @@ final class BenchCommand implements Callable<Integer> {
             long kvBytes = 0;
             for (int t : threads) {
                 try (ComputePool pool = new ComputePool(t)) {
+                    double read = bandwidthMiB == null ? 0 : ReadBandwidth.gbPerSecond(pool, (long) bandwidthMiB << 20, 5);
                     LayerSlice slice = LayerSlice.loadAll(file, SliceOptions.generation(cells).withKvType(kv).withActivations(mode), pool);
                     kvBytes = kvCacheBytes(slice.kvCache());
                     if (afterLoad == null) afterLoad = ProcessMemory.now(model);
                     if (promptTokens > 0) rows.add(prompt(slice, tokens, t));
-                    if (genTokens > 0) rows.add(decode(slice, tokens[0], t, perToken));
+                    if (genTokens > 0) {
+                        Row decode = decode(slice, tokens[0], t, perToken);
+                        rows.add(bandwidthMiB == null ? decode : decode.withReadBandwidth(read));
+                    }
                     if (!sizes.isEmpty()) rows.addAll(batchCost(slice, tokens, sizes, t));
                 }
             }
@@ -150,14 +169,29 @@ final class BenchCommand implements Callable<Integer> {
     private void validate() {
         if (promptTokens < 0 || genTokens < 0) throw new ErrorReporting.UsageError("-p and -n must be 0 or more");
         if (repeat < 1) throw new ErrorReporting.UsageError("--repeat must be at least 1, not " + repeat);
+        if (bandwidthMiB != null && bandwidthMiB < 1) throw new ErrorReporting.UsageError("--bandwidth must be at least 1 MiB, not " + bandwidthMiB);
         if (batchContext < 1) throw new ErrorReporting.UsageError("--batch-context must be at least 1, not " + batchContext);
         if (threads.isEmpty()) throw new ErrorReporting.UsageError("--threads needs at least one thread count");
         for (int t : threads) {
             if (t < 1) throw new ErrorReporting.UsageError("--threads: every count must be at least 1, not " + t);
         }
-        for (int k : batchSizes) {
+        for (int k : batchSizes()) {
             if (k < 1) throw new ErrorReporting.UsageError("--batch: every size must be at least 1, not " + k);
         }
+    }
+
+    /** The --batch list: comma-separated sizes, or none when empty. */
+    private List<Integer> batchSizes() {
+        List<Integer> sizes = new ArrayList<>();
+        if (batchList.isBlank()) return sizes;
+        for (String item : batchList.split(",", -1)) {
+            try {
+                sizes.add(Integer.parseInt(item.strip()));
+            } catch (NumberFormatException e) {
+                throw new ErrorReporting.UsageError("--batch: '" + item + "' is not a number of tokens");
+            }
+        }
+        return sizes;
     }
 
     // ---- the tests ---------------------------------------------------------------------------------------------
@@ -172,7 +206,7 @@ final class BenchCommand implements Callable<Integer> {
         warmUp(pass);
         double seconds = median(repeat, pass);
         return new Row("prompt", threads, promptTokens, promptTokens / seconds, seconds * 1e3 / promptTokens,
-                null, null, null, repeat, ProcessMemory.loadAverage());
+                null, null, null, null, null, repeat, ProcessMemory.loadAverage());
     }
 
     /** n tokens one at a time from an empty cache, each the argmax of the previous logits (llama-bench's tg). */
@@ -189,7 +223,7 @@ final class BenchCommand implements Callable<Integer> {
         double seconds = median(repeat, () -> decodeRun(slice, firstToken, genTokens, Long.MAX_VALUE));
         double tokensPerS = genTokens / seconds;
         return new Row("decode", threads, genTokens, tokensPerS, seconds * 1e3 / genTokens, null, null,
-                weightBytesPerToken * tokensPerS / 1e9, repeat, ProcessMemory.loadAverage());
+                weightBytesPerToken * tokensPerS / 1e9, null, null, repeat, ProcessMemory.loadAverage());
     }
 
     /** Decodes {@code count} tokens from an empty cache, or fewer (at least two) once {@code stopAfter} (nanoTime) has passed. */
@@ -239,7 +273,7 @@ final class BenchCommand implements Callable<Integer> {
             int k = timed.get(i);
             if (!sizes.contains(k)) continue;
             double s = median(seconds[i]);
-            rows.add(new Row("batch", threads, k, k / s, s * 1e3 / k, s * 1e3, s / one, null, repeat, ProcessMemory.loadAverage()));
+            rows.add(new Row("batch", threads, k, k / s, s * 1e3 / k, s * 1e3, s / one, null, null, null, repeat, ProcessMemory.loadAverage()));
         }
         return rows;
     }
@@ -335,6 +369,11 @@ final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "| %-6s | %7d | %4d | %10.2f | %9.3f | %9s | %9s | %7s | %5.2f |%n",
                     row.test(), row.threads(), row.n(), row.tokensPerS(), row.msPerToken(),
                     orDash(row.msPerPass(), "%.3f"), orDash(row.costVs1(), "%.2f"), orDash(row.gbPerS(), "%.2f"), row.loadAverage());
+        }
+        for (Row row : r.rows()) {
+            if (row.readGbPerS() == null) continue;
+            out.printf(Locale.ROOT, "decode, %d thread%s: %.2f GB/s of weights, %.0f %% of the read bandwidth (%.2f GB/s)%n",
+                    row.threads(), row.threads() == 1 ? "" : "s", row.gbPerS(), 100 * row.bandwidthShare(), row.readGbPerS());
         }
         out.println();
         out.printf(Locale.ROOT, "memory: mapped weights %s, KV cache %s%n", megabytes(m.mappedWeightBytes()), megabytes(m.kvCacheBytes()));

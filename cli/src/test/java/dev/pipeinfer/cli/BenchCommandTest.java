@@ -71,6 +71,29 @@ class BenchCommandTest {
     }
 
     @Test
+    void withBandwidthEachDecodeRowIsHeldAgainstTheMachinesReadRate() throws Exception {
+        CommandRun run = CommandRun.of("bench", "--model", stories, "-p", "4", "-n", "4", "--batch", "1", "--repeat", "1",
+                "--threads", "1,2", "--bandwidth", "16", "--json");
+        assertEquals(0, run.status(), run.err());
+        int decodes = 0;
+        for (JsonNode row : JSON.readTree(run.out()).get("rows")) {
+            boolean decode = row.get("test").asText().equals("decode");
+            assertEquals(decode, row.has("read_gb_per_s"), "the read rate goes with decode rows: " + row);
+            if (!decode) continue;
+            decodes++;
+            double read = row.get("read_gb_per_s").asDouble();
+            assertTrue(read > 0, row.toString());
+            assertEquals(row.get("gb_per_s").asDouble() / read, row.get("bandwidth_share").asDouble(), 1e-12, row.toString());
+        }
+        assertEquals(2, decodes);
+
+        CommandRun text = CommandRun.of("bench", "--model", stories, "-p", "0", "-n", "2", "--batch", "", "--repeat", "1",
+                "--threads", "1", "--bandwidth", "16");
+        assertEquals(0, text.status(), text.err());
+        assertTrue(text.out().lines().anyMatch(l -> l.startsWith("decode, 1 thread: ") && l.contains("% of the read bandwidth")), text.out());
+    }
+
+    @Test
     void badListsAreRefusedWithStatusTwo() {
         CommandRun zeroThreads = CommandRun.of("bench", "--model", stories, "--threads", "1,0");
         assertEquals(2, zeroThreads.status());
@@ -87,6 +110,10 @@ class BenchCommandTest {
         CommandRun badActivations = CommandRun.of("bench", "--model", stories, "--activations", "int4");
         assertEquals(2, badActivations.status());
         assertEquals("pipeinfer bench: --activations must be auto, int8 or f32, not 'int4'", badActivations.err().strip());
+
+        CommandRun noBuffer = CommandRun.of("bench", "--model", stories, "--bandwidth", "0");
+        assertEquals(2, noBuffer.status());
+        assertEquals("pipeinfer bench: --bandwidth must be at least 1 MiB, not 0", noBuffer.err().strip());
 
         CommandRun noRepeat = CommandRun.of("bench", "--model", stories, "--repeat", "0");
         assertEquals(2, noRepeat.status());

@@ -1,8 +1,7 @@
 package dev.pipeinfer.jmh;
 
 import dev.pipeinfer.tensor.ComputePool;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
+import dev.pipeinfer.tensor.ReadBandwidth;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -19,12 +18,12 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The machine's read bandwidth, measured the way the kernels read: a vectorized float sum over a 1 GiB
- * off-heap buffer, split over the same {@link ComputePool} threads. The yardstick for the matmul GB/s.
+ * off-heap buffer ({@link ReadBandwidth#sum}), split over the same {@link ComputePool} threads. The
+ * yardstick for the matmul GB/s.
  * Secondary score {@code weightBytes} (bytes/s, via {@link MatmulBenchmark.Bytes}) = ops/s x 1 GiB.
  */
 @State(Scope.Benchmark)
@@ -34,7 +33,6 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 public class ReadBandwidthBenchmark {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final long SIZE = 1L << 30;
     static final int CHUNK = 1 << 20;
 
@@ -62,20 +60,8 @@ public class ReadBandwidthBenchmark {
 
     @Benchmark
     public float read(MatmulBenchmark.Bytes bytes) {
-        pool.run((int) (SIZE / CHUNK), 1, (worker, from, to) -> sums[worker] = sum(buffer, (long) from * CHUNK, (long) to * CHUNK));
+        pool.run((int) (SIZE / CHUNK), 1, (worker, from, to) -> sums[worker] = ReadBandwidth.sum(buffer, (long) from * CHUNK, (long) to * CHUNK));
         bytes.weightBytes += SIZE;
         return sums[0] + sums[1];
-    }
-
-    static float sum(MemorySegment s, long from, long to) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        long step = F.vectorByteSize();
-        for (long o = from; o < to; o += 4 * step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, s, o + step, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, s, o + 2 * step, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, s, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
     }
 }
