@@ -41,6 +41,15 @@ final class FactoredKernels {
          */
         int row(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, float[] lanes, long aheadBytes);
 
+        /**
+         * The activation row (k values from xOffset) into {@code xn[0 .. k)} as {@link #row} reads it: {@link
+         * #nibbleOrder}, unless the type's n = 1 kernel wants it scaled as well. The batch kernels read {@link
+         * #nibbleOrder}.
+         */
+        default void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+            nibbleOrder(x, xOffset, k, xn, 0);
+        }
+
         /** {@link #row} against four activation rows (at x0 .. x3 in xn), the sums left at {@code lanes[8 i ..]}. */
         void rowTimesFour(MemorySegment s, long w0, int blocks, float[] sc, float[] xn, int x0, int x1, int x2, int x3,
                           float[] lanes);
@@ -61,7 +70,7 @@ final class FactoredKernels {
         float[] sc = scratch.scales(16 * blocks), xs = scratch.subBlockSums(8 * blocks), lanes = scratch.lanes;
         float[] xn = scratch.reorderedActivations(k);
         subBlockSums(x, xOffset, k, xs, 0, lanes);
-        nibbleOrder(x, xOffset, k, xn, 0);
+        kernels.rowActivations(x, xOffset, k, xn);
         for (int r = from; r < to; r++) {
             long row = w.rowOffset(r);
             kernels.rowScales(w.data, row, blocks, sc);

@@ -43,6 +43,25 @@ final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
 
     private Q4_KFactoredKernels() {}
 
+    /**
+     * {@link FactoredKernels#nibbleOrder} with chunk t (the nibbles at bit 4t of the ints) times 2^-4t for t < 7:
+     * {@link #row} takes those nibbles masked in place, {@code n 2^4t}, without shifting them down. A power of two
+     * moved from one factor of a product to the other leaves its rounding alone, so the products and sums have
+     * the bits of the batch kernels, which shift (the same for activations of 2^-102 or more in magnitude; below
+     * that a scaled one becomes subnormal and may lose bits). The top nibble is still shifted: masked in place
+     * it would read as a negative int.
+     */
+    @Override
+    public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+        FactoredKernels.nibbleOrder(x, xOffset, k, xn, 0);
+        for (int group = 0; group < k / 64; group++) {
+            for (int t = 1; t < 7; t++) {
+                float scale = Math.scalb(1f, -4 * t);
+                for (int at = 64 * group + 8 * t, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
+            }
+        }
+    }
+
     @Override
     public void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
         Q4_KFormat.rowScales(s, row, blocks, sc);
@@ -69,48 +88,48 @@ final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
 
             v = IntVector.fromMemorySegment(I, s, q, LE);
             pl = ((FloatVector) v.and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o));
-            ph = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 8));
-            pl = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 16).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 32), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 20).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 24).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), pl);
+            ph = ((FloatVector) v.and(0xF << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 8));
+            pl = ((FloatVector) v.and(0xF << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), pl);
+            ph = ((FloatVector) v.and(0xF << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), ph);
+            pl = ((FloatVector) v.and(0xF << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 32), pl);
+            ph = ((FloatVector) v.and(0xF << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), ph);
+            pl = ((FloatVector) v.and(0xF << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), pl);
             ph = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 56), ph);
             low = pl.fma(FloatVector.broadcast(F, sc[c]), low);
             high = ph.fma(FloatVector.broadcast(F, sc[c + 1]), high);
 
             v = IntVector.fromMemorySegment(I, s, q + 32, LE);
             pl = ((FloatVector) v.and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 64));
-            ph = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 72));
-            pl = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 80), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 88), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 16).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 96), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 20).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 104), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 24).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 112), pl);
+            ph = ((FloatVector) v.and(0xF << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 72));
+            pl = ((FloatVector) v.and(0xF << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 80), pl);
+            ph = ((FloatVector) v.and(0xF << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 88), ph);
+            pl = ((FloatVector) v.and(0xF << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 96), pl);
+            ph = ((FloatVector) v.and(0xF << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 104), ph);
+            pl = ((FloatVector) v.and(0xF << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 112), pl);
             ph = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 120), ph);
             low = pl.fma(FloatVector.broadcast(F, sc[c + 2]), low);
             high = ph.fma(FloatVector.broadcast(F, sc[c + 3]), high);
 
             v = IntVector.fromMemorySegment(I, s, q + 64, LE);
             pl = ((FloatVector) v.and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 128));
-            ph = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 136));
-            pl = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 144), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 152), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 16).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 160), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 20).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 168), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 24).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 176), pl);
+            ph = ((FloatVector) v.and(0xF << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 136));
+            pl = ((FloatVector) v.and(0xF << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 144), pl);
+            ph = ((FloatVector) v.and(0xF << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 152), ph);
+            pl = ((FloatVector) v.and(0xF << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 160), pl);
+            ph = ((FloatVector) v.and(0xF << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 168), ph);
+            pl = ((FloatVector) v.and(0xF << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 176), pl);
             ph = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 184), ph);
             low = pl.fma(FloatVector.broadcast(F, sc[c + 4]), low);
             high = ph.fma(FloatVector.broadcast(F, sc[c + 5]), high);
 
             v = IntVector.fromMemorySegment(I, s, q + 96, LE);
             pl = ((FloatVector) v.and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 192));
-            ph = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 200));
-            pl = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 208), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 216), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 16).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 224), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 20).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 232), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 24).and(0xF).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 240), pl);
+            ph = ((FloatVector) v.and(0xF << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 200));
+            pl = ((FloatVector) v.and(0xF << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 208), pl);
+            ph = ((FloatVector) v.and(0xF << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 216), ph);
+            pl = ((FloatVector) v.and(0xF << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 224), pl);
+            ph = ((FloatVector) v.and(0xF << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 232), ph);
+            pl = ((FloatVector) v.and(0xF << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 240), pl);
             ph = ((FloatVector) v.lanewise(LSHR, 28).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 248), ph);
             low = pl.fma(FloatVector.broadcast(F, sc[c + 6]), low);
             high = ph.fma(FloatVector.broadcast(F, sc[c + 7]), high);

@@ -1,5 +1,7 @@
 package dev.pipeinfer.tensor;
 
+import dev.pipeinfer.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -79,6 +81,26 @@ class BatchInvarianceTest {
                 for (int j = 0; j < n; j++) expectRow(reference, j, y, n - 1 - j, c + " reversed n=" + n + " threads=" + pool.threads());
             }
         }
+    }
+
+    /**
+     * Q4_K's n = 1 kernel reads most nibbles masked in place against activations scaled down by up to 2^-24
+     * ({@link Q4_KFactoredKernels#rowActivations}), the batch kernels shift the nibbles down: the same bits for
+     * activations from 2^-100 to 2^100 in magnitude, every sign.
+     */
+    @Test
+    void q4kRowKernelsAgreeWithTheBatchKernelsOverEveryExponent() {
+        KernelCases c = KernelCases.core().stream().filter(q -> q.type() == GgmlType.Q4_K).findFirst()
+                .orElseThrow(() -> new AssertionError("no Q4_K case in the core kernel set"));
+        WeightMatrix w = tiled(c);
+        int k = c.k();
+        float[] x = new float[2 * k];
+        Random random = new Random(7);
+        for (int i = 0; i < x.length; i++) x[i] = Math.scalb((float) random.nextGaussian(), random.nextInt(201) - 100);
+        float[] pair = new float[2 * ROWS], alone = new float[ROWS];
+        Matmul.matmul(w, x, 0, 2, pair, 0, one, MatmulActivations.F32);
+        Matmul.matmul(w, x, 0, 1, alone, 0, one, MatmulActivations.F32);
+        expectRow(pair, 0, alone, 0, c + " n=1 against n=2, activations 2^-100 .. 2^100");
     }
 
     /** What {@code product} gives with the n = 1 kernels reading the other {@link RowStreams} shape. */
