@@ -35,6 +35,26 @@ final class Q6_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
 
     private Q6_KEightLaneKernels() {}
 
+    /** Where {@link #row} reads each of a half super-block's 16 chunks in its ints (the top nibbles still shifted down). */
+    private static final int[] IN_PLACE_SHIFT = {0, 8, 16, 24, 0, 8, 16, 24, 4, 12, 20, 0, 4, 12, 20, 0};
+
+    /**
+     * {@link QuarterScaledKernels#laneOrder} with each chunk scaled by 2^-shift, {@link #row} taking that chunk's
+     * 6-bit weights in place, {@code (q - 32) 2^shift}, without shifting its nibbles down: the products round as
+     * the batch kernels' do (a power of two moved from one factor to the other), so the same bits for
+     * activations of 2^-102 or more in magnitude.
+     */
+    @Override
+    public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+        QuarterScaledKernels.laneOrder(x, xOffset, k, xn, 0);
+        for (int half = 0; half < k / 128; half++) {
+            for (int chunk = 0; chunk < 16; chunk++) {
+                float scale = Math.scalb(1f, -IN_PLACE_SHIFT[chunk]);
+                for (int at = 128 * half + 8 * chunk, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
+            }
+        }
+    }
+
     @Override
     public void scaleVectors(MemorySegment s, long row, int blocks, float[] sv, KernelScratch scratch) {
         for (int b = 0; b < blocks; b++) {
@@ -69,23 +89,23 @@ final class Q6_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
             IntVector qa = IntVector.fromMemorySegment(I, s, ql, LE), qb = IntVector.fromMemorySegment(I, s, ql + 32, LE);
             IntVector qh = IntVector.fromMemorySegment(I, s, hb, LE);
             p = ((FloatVector) qa.and(0xF).or(qh.lanewise(LSHL, 4).and(0x30)).sub(32).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o));
-            p = ((FloatVector) qa.lanewise(LSHR, 8).and(0xF).or(qh.lanewise(LSHR, 4).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 8), p);
-            p = ((FloatVector) qa.lanewise(LSHR, 16).and(0xF).or(qh.lanewise(LSHR, 12).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), p);
-            p = ((FloatVector) qa.lanewise(LSHR, 24).and(0xF).or(qh.lanewise(LSHR, 20).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), p);
+            p = ((FloatVector) qa.and(0xF << 8).or(qh.lanewise(LSHL, 4).and(0x30 << 8)).sub(32 << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 8), p);
+            p = ((FloatVector) qa.and(0xF << 16).or(qh.lanewise(LSHL, 4).and(0x30 << 16)).sub(32 << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), p);
+            p = ((FloatVector) qa.and(0xF << 24).or(qh.lanewise(LSHL, 4).and(0x30 << 24)).sub(32 << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), p);
             a = p.fma(FloatVector.fromArray(F, sv, v), a);
             p = ((FloatVector) qb.and(0xF).or(qh.lanewise(LSHL, 2).and(0x30)).sub(32).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 32));
-            p = ((FloatVector) qb.lanewise(LSHR, 8).and(0xF).or(qh.lanewise(LSHR, 6).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), p);
-            p = ((FloatVector) qb.lanewise(LSHR, 16).and(0xF).or(qh.lanewise(LSHR, 14).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), p);
-            p = ((FloatVector) qb.lanewise(LSHR, 24).and(0xF).or(qh.lanewise(LSHR, 22).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 56), p);
+            p = ((FloatVector) qb.and(0xF << 8).or(qh.lanewise(LSHL, 2).and(0x30 << 8)).sub(32 << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), p);
+            p = ((FloatVector) qb.and(0xF << 16).or(qh.lanewise(LSHL, 2).and(0x30 << 16)).sub(32 << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), p);
+            p = ((FloatVector) qb.and(0xF << 24).or(qh.lanewise(LSHL, 2).and(0x30 << 24)).sub(32 << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 56), p);
             c = p.fma(FloatVector.fromArray(F, sv, v + 8), c);
-            p = ((FloatVector) qa.lanewise(LSHR, 4).and(0xF).or(qh.and(0x30)).sub(32).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 64));
-            p = ((FloatVector) qa.lanewise(LSHR, 12).and(0xF).or(qh.lanewise(LSHR, 8).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 72), p);
-            p = ((FloatVector) qa.lanewise(LSHR, 20).and(0xF).or(qh.lanewise(LSHR, 16).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 80), p);
+            p = ((FloatVector) qa.and(0xF << 4).or(qh.lanewise(LSHL, 4).and(0x30 << 4)).sub(32 << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 64));
+            p = ((FloatVector) qa.and(0xF << 12).or(qh.lanewise(LSHL, 4).and(0x30 << 12)).sub(32 << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 72), p);
+            p = ((FloatVector) qa.and(0xF << 20).or(qh.lanewise(LSHL, 4).and(0x30 << 20)).sub(32 << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 80), p);
             p = ((FloatVector) qa.lanewise(LSHR, 28).or(qh.lanewise(LSHR, 24).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 88), p);
             a = p.fma(FloatVector.fromArray(F, sv, v + 16), a);
-            p = ((FloatVector) qb.lanewise(LSHR, 4).and(0xF).or(qh.lanewise(LSHR, 2).and(0x30)).sub(32).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 96));
-            p = ((FloatVector) qb.lanewise(LSHR, 12).and(0xF).or(qh.lanewise(LSHR, 10).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 104), p);
-            p = ((FloatVector) qb.lanewise(LSHR, 20).and(0xF).or(qh.lanewise(LSHR, 18).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 112), p);
+            p = ((FloatVector) qb.and(0xF << 4).or(qh.lanewise(LSHL, 2).and(0x30 << 4)).sub(32 << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 96));
+            p = ((FloatVector) qb.and(0xF << 12).or(qh.lanewise(LSHL, 2).and(0x30 << 12)).sub(32 << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 104), p);
+            p = ((FloatVector) qb.and(0xF << 20).or(qh.lanewise(LSHL, 2).and(0x30 << 20)).sub(32 << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 112), p);
             p = ((FloatVector) qb.lanewise(LSHR, 28).or(qh.lanewise(LSHR, 26).and(0x30)).sub(32).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 120), p);
             c = p.fma(FloatVector.fromArray(F, sv, v + 24), c);
         }

@@ -43,6 +43,11 @@ final class QuarterScaledKernels {
          */
         int row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes, long aheadBytes);
 
+        /** The activation row (k values from xOffset) into {@code xn[0 .. k)} as {@link #row} reads it; batches read {@link #laneOrder}. */
+        default void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+            laneOrder(x, xOffset, k, xn, 0);
+        }
+
         /** The row's weights divided by their scales, as floats in lane order, into {@code decoded[0 .. 256 blocks)}. */
         void decode(MemorySegment s, long w0, int blocks, float[] decoded);
     }
@@ -57,7 +62,7 @@ final class QuarterScaledKernels {
                            KernelScratch scratch, RowKernels kernels) {
         int k = w.cols, blocks = k / 256;
         float[] xn = scratch.reorderedActivations(k), sv = scratch.scales(64 * blocks), lanes = scratch.lanes;
-        laneOrder(x, xOffset, k, xn, 0);
+        kernels.rowActivations(x, xOffset, k, xn);
         for (int r = from; r < to; r++) {
             long row = w.rowOffset(r);
             kernels.scaleVectors(w.data, row, blocks, sv, scratch);

@@ -1,7 +1,6 @@
 package dev.pipeinfer.tensor;
 
 import dev.pipeinfer.gguf.GgmlType;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -83,15 +82,19 @@ class BatchInvarianceTest {
         }
     }
 
+    static List<KernelCases> inPlaceCases() {
+        return KernelCases.core().stream().filter(c -> c.type() == GgmlType.Q4_K || c.type() == GgmlType.Q6_K).toList();
+    }
+
     /**
-     * Q4_K's n = 1 kernel reads most nibbles masked in place against activations scaled down by up to 2^-24
-     * ({@link Q4_KFactoredKernels#rowActivations}), the batch kernels shift the nibbles down: the same bits for
-     * activations from 2^-100 to 2^100 in magnitude, every sign.
+     * The n = 1 kernels of Q4_K and Q6_K read most of their weights in place, {@code q 2^s}, against activations
+     * scaled by 2^-s ({@link Q4_KFactoredKernels#rowActivations}, {@link Q6_KEightLaneKernels#rowActivations}),
+     * where the batch kernels shift the weights down: the same bits for activations from 2^-100 to 2^100 in
+     * magnitude, every sign.
      */
-    @Test
-    void q4kRowKernelsAgreeWithTheBatchKernelsOverEveryExponent() {
-        KernelCases c = KernelCases.core().stream().filter(q -> q.type() == GgmlType.Q4_K).findFirst()
-                .orElseThrow(() -> new AssertionError("no Q4_K case in the core kernel set"));
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("inPlaceCases")
+    void inPlaceRowKernelsAgreeWithTheBatchKernelsOverEveryExponent(KernelCases c) {
         WeightMatrix w = tiled(c);
         int k = c.k();
         float[] x = new float[2 * k];
