@@ -31,6 +31,22 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
 
     private Q5_KFactoredKernels() {}
 
+    /**
+     * {@link FactoredKernels#nibbleOrder} with chunk t (5-bit weights at bit 4t of the ints) times 2^-4t for
+     * t < 7: {@link #row} takes those weights in place, {@code q 2^4t}, the fifth bits moved up to them with one
+     * of two shifts, and the products keep the batch kernels' bits (see {@link Q4_KFactoredKernels#rowActivations}).
+     */
+    @Override
+    public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+        FactoredKernels.nibbleOrder(x, xOffset, k, xn, 0);
+        for (int group = 0; group < k / 64; group++) {
+            for (int t = 1; t < 7; t++) {
+                float scale = Math.scalb(1f, -4 * t);
+                for (int at = 64 * group + 8 * t, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
+            }
+        }
+    }
+
     @Override
     public void rowScales(MemorySegment s, long row, int blocks, float[] sc) {
         Q5_KFormat.rowScales(s, row, blocks, sc);
@@ -59,12 +75,12 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
             IntVector h = IntVector.fromMemorySegment(I, s, block + 16, LE).lanewise(LSHR, 2 * g);
 
             pl = ((FloatVector) v.and(0xF).or(h.lanewise(LSHL, 4).and(0x10)).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o));
-            ph = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).or(h.lanewise(LSHL, 3).and(0x10)).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 8));
-            pl = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).or(h.lanewise(LSHR, 4).and(0x10)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).or(h.lanewise(LSHR, 5).and(0x10)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 16).and(0xF).or(h.lanewise(LSHR, 12).and(0x10)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 32), pl);
-            ph = ((FloatVector) v.lanewise(LSHR, 20).and(0xF).or(h.lanewise(LSHR, 13).and(0x10)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), ph);
-            pl = ((FloatVector) v.lanewise(LSHR, 24).and(0xF).or(h.lanewise(LSHR, 20).and(0x10)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), pl);
+            ph = ((FloatVector) v.and(0xF << 4).or(h.lanewise(LSHL, 7).and(0x10 << 4)).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 8));
+            pl = ((FloatVector) v.and(0xF << 8).or(h.lanewise(LSHL, 4).and(0x10 << 8)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), pl);
+            ph = ((FloatVector) v.and(0xF << 12).or(h.lanewise(LSHL, 7).and(0x10 << 12)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), ph);
+            pl = ((FloatVector) v.and(0xF << 16).or(h.lanewise(LSHL, 4).and(0x10 << 16)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 32), pl);
+            ph = ((FloatVector) v.and(0xF << 20).or(h.lanewise(LSHL, 7).and(0x10 << 20)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), ph);
+            pl = ((FloatVector) v.and(0xF << 24).or(h.lanewise(LSHL, 4).and(0x10 << 24)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), pl);
             ph = ((FloatVector) v.lanewise(LSHR, 28).or(h.lanewise(LSHR, 21).and(0x10)).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 56), ph);
             low = pl.fma(FloatVector.broadcast(F, sc[c]), low);
             high = ph.fma(FloatVector.broadcast(F, sc[c + 1]), high);
