@@ -57,6 +57,25 @@ final class Q3_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
      * every cache line of the weights {@code aheadBytes} on touched. A loop step is a half super-block: quarter
      * j takes level bits 2j of its 32 bytes and hmask bit 4h + j ({@code h}: the hmask shifted by 4h).
      */
+    /** Where {@link #row} reads each of a half super-block's 16 chunks in its ints (the top one still shifted down). */
+    private static final int[] IN_PLACE_SHIFT = {0, 8, 16, 24, 2, 10, 18, 26, 4, 12, 20, 28, 6, 14, 22, 0};
+
+    /**
+     * {@link QuarterScaledKernels#laneOrder} with each chunk scaled by 2^-shift: {@link #row} takes that chunk's
+     * 3-bit weights in place, {@code (q - 4) 2^shift}, and the products keep the batch kernels' bits (see
+     * {@link Q6_KEightLaneKernels#rowActivations}).
+     */
+    @Override
+    public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+        QuarterScaledKernels.laneOrder(x, xOffset, k, xn, 0);
+        for (int half = 0; half < k / 128; half++) {
+            for (int chunk = 0; chunk < 16; chunk++) {
+                float scale = Math.scalb(1f, -IN_PLACE_SHIFT[chunk]);
+                for (int at = 128 * half + 8 * chunk, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
+            }
+        }
+    }
+
     @Override
     public int row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes, long aheadBytes) {
         FloatVector a = FloatVector.zero(F), c = a, p;
@@ -69,23 +88,23 @@ final class Q3_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
             IntVector qs = IntVector.fromMemorySegment(I, s, block + 32 + 32L * (half & 1), LE);
             IntVector h = IntVector.fromMemorySegment(I, s, block, LE).lanewise(LSHR, 4 * (half & 1));
             p = ((FloatVector) qs.and(3).or(h.lanewise(LSHL, 2).and(4)).sub(4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o));
-            p = ((FloatVector) qs.lanewise(LSHR, 8).and(3).or(h.lanewise(LSHR, 6).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 8), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 16).and(3).or(h.lanewise(LSHR, 14).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 24).and(3).or(h.lanewise(LSHR, 22).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), p);
+            p = ((FloatVector) qs.and(3 << 8).or(h.lanewise(LSHL, 2).and(4 << 8)).sub(4 << 8).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 8), p);
+            p = ((FloatVector) qs.and(3 << 16).or(h.lanewise(LSHL, 2).and(4 << 16)).sub(4 << 16).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 16), p);
+            p = ((FloatVector) qs.and(3 << 24).or(h.lanewise(LSHL, 2).and(4 << 24)).sub(4 << 24).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 24), p);
             a = p.fma(FloatVector.fromArray(F, sv, v), a);
-            p = ((FloatVector) qs.lanewise(LSHR, 2).and(3).or(h.lanewise(LSHL, 1).and(4)).sub(4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 32));
-            p = ((FloatVector) qs.lanewise(LSHR, 10).and(3).or(h.lanewise(LSHR, 7).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 18).and(3).or(h.lanewise(LSHR, 15).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 26).and(3).or(h.lanewise(LSHR, 23).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 56), p);
+            p = ((FloatVector) qs.and(3 << 2).or(h.lanewise(LSHL, 3).and(4 << 2)).sub(4 << 2).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 32));
+            p = ((FloatVector) qs.and(3 << 10).or(h.lanewise(LSHL, 3).and(4 << 10)).sub(4 << 10).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 40), p);
+            p = ((FloatVector) qs.and(3 << 18).or(h.lanewise(LSHL, 3).and(4 << 18)).sub(4 << 18).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 48), p);
+            p = ((FloatVector) qs.and(3 << 26).or(h.lanewise(LSHL, 3).and(4 << 26)).sub(4 << 26).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 56), p);
             c = p.fma(FloatVector.fromArray(F, sv, v + 8), c);
-            p = ((FloatVector) qs.lanewise(LSHR, 4).and(3).or(h.and(4)).sub(4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 64));
-            p = ((FloatVector) qs.lanewise(LSHR, 12).and(3).or(h.lanewise(LSHR, 8).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 72), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 20).and(3).or(h.lanewise(LSHR, 16).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 80), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 28).and(3).or(h.lanewise(LSHR, 24).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 88), p);
+            p = ((FloatVector) qs.and(3 << 4).or(h.lanewise(LSHL, 4).and(4 << 4)).sub(4 << 4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 64));
+            p = ((FloatVector) qs.and(3 << 12).or(h.lanewise(LSHL, 4).and(4 << 12)).sub(4 << 12).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 72), p);
+            p = ((FloatVector) qs.and(3 << 20).or(h.lanewise(LSHL, 4).and(4 << 20)).sub(4 << 20).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 80), p);
+            p = ((FloatVector) qs.and(3 << 28).or(h.lanewise(LSHL, 4).and(4 << 28)).sub(4 << 28).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 88), p);
             a = p.fma(FloatVector.fromArray(F, sv, v + 16), a);
-            p = ((FloatVector) qs.lanewise(LSHR, 6).and(3).or(h.lanewise(LSHR, 1).and(4)).sub(4).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 96));
-            p = ((FloatVector) qs.lanewise(LSHR, 14).and(3).or(h.lanewise(LSHR, 9).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 104), p);
-            p = ((FloatVector) qs.lanewise(LSHR, 22).and(3).or(h.lanewise(LSHR, 17).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 112), p);
+            p = ((FloatVector) qs.and(3 << 6).or(h.lanewise(LSHL, 5).and(4 << 6)).sub(4 << 6).convert(I2F, 0)).mul(FloatVector.fromArray(F, xn, o + 96));
+            p = ((FloatVector) qs.and(3 << 14).or(h.lanewise(LSHL, 5).and(4 << 14)).sub(4 << 14).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 104), p);
+            p = ((FloatVector) qs.and(3 << 22).or(h.lanewise(LSHL, 5).and(4 << 22)).sub(4 << 22).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 112), p);
             p = ((FloatVector) qs.lanewise(LSHR, 30).or(h.lanewise(LSHR, 25).and(4)).sub(4).convert(I2F, 0)).fma(FloatVector.fromArray(F, xn, o + 120), p);
             c = p.fma(FloatVector.fromArray(F, sv, v + 24), c);
         }

@@ -83,11 +83,11 @@ class BatchInvarianceTest {
     }
 
     static List<KernelCases> inPlaceCases() {
-        return KernelCases.core().stream().filter(c -> c.type() == GgmlType.Q4_K || c.type() == GgmlType.Q5_K || c.type() == GgmlType.Q6_K).toList();
+        return KernelCases.core().stream().filter(c -> c.type() == GgmlType.Q3_K || c.type() == GgmlType.Q4_K || c.type() == GgmlType.Q5_K || c.type() == GgmlType.Q6_K).toList();
     }
 
     /**
-     * The n = 1 kernels of Q4_K, Q5_K and Q6_K read most of their weights in place, {@code q 2^s}, against
+     * The n = 1 kernels of Q3_K, Q4_K, Q5_K and Q6_K read most of their weights in place, {@code q 2^s}, against
      * activations scaled by 2^-s ({@link Q4_KFactoredKernels#rowActivations}, {@link Q6_KEightLaneKernels#rowActivations}),
      * where the batch kernels shift the weights down: the same bits for activations from 2^-100 to 2^100 in
      * magnitude, every sign.
