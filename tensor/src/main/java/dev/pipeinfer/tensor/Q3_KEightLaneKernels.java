@@ -60,20 +60,10 @@ final class Q3_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
     /** Where {@link #row} reads each of a half super-block's 16 chunks in its ints (the top one still shifted down). */
     private static final int[] IN_PLACE_SHIFT = {0, 8, 16, 24, 2, 10, 18, 26, 4, 12, 20, 28, 6, 14, 22, 0};
 
-    /**
-     * {@link QuarterScaledKernels#laneOrder} with each chunk scaled by 2^-shift: {@link #row} takes that chunk's
-     * 3-bit weights in place, {@code (q - 4) 2^shift}, and the products keep the batch kernels' bits (see
-     * {@link Q6_KEightLaneKernels#rowActivations}).
-     */
+    /** {@link #row} reads most chunks in place: {@link QuarterScaledKernels#laneOrderForWeightsInPlace}. */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        QuarterScaledKernels.laneOrder(x, xOffset, k, xn, 0);
-        for (int half = 0; half < k / 128; half++) {
-            for (int chunk = 0; chunk < 16; chunk++) {
-                float scale = Math.scalb(1f, -IN_PLACE_SHIFT[chunk]);
-                for (int at = 128 * half + 8 * chunk, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
-            }
-        }
+        QuarterScaledKernels.laneOrderForWeightsInPlace(x, xOffset, k, xn, IN_PLACE_SHIFT);
     }
 
     @Override

@@ -43,23 +43,10 @@ final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
 
     private Q4_KFactoredKernels() {}
 
-    /**
-     * {@link FactoredKernels#nibbleOrder} with chunk t (the nibbles at bit 4t of the ints) times 2^-4t for t < 7:
-     * {@link #row} takes those nibbles masked in place, {@code n 2^4t}, without shifting them down. A power of two
-     * moved from one factor of a product to the other leaves its rounding alone, so the products and sums have
-     * the bits of the batch kernels, which shift (the same for activations of 2^-102 or more in magnitude; below
-     * that a scaled one becomes subnormal and may lose bits). The top nibble is still shifted: masked in place
-     * it would read as a negative int.
-     */
+    /** {@link #row} reads most nibbles in place: {@link FactoredKernels#nibbleOrderForWeightsInPlace}. */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        FactoredKernels.nibbleOrder(x, xOffset, k, xn, 0);
-        for (int group = 0; group < k / 64; group++) {
-            for (int t = 1; t < 7; t++) {
-                float scale = Math.scalb(1f, -4 * t);
-                for (int at = 64 * group + 8 * t, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
-            }
-        }
+        FactoredKernels.nibbleOrderForWeightsInPlace(x, xOffset, k, xn);
     }
 
     @Override

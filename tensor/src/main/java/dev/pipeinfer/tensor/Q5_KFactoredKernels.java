@@ -31,20 +31,10 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
 
     private Q5_KFactoredKernels() {}
 
-    /**
-     * {@link FactoredKernels#nibbleOrder} with chunk t (5-bit weights at bit 4t of the ints) times 2^-4t for
-     * t < 7: {@link #row} takes those weights in place, {@code q 2^4t}, the fifth bits moved up to them with one
-     * of two shifts, and the products keep the batch kernels' bits (see {@link Q4_KFactoredKernels#rowActivations}).
-     */
+    /** {@link #row} reads most weights in place, the fifth bits moved up to them: {@link FactoredKernels#nibbleOrderForWeightsInPlace}. */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        FactoredKernels.nibbleOrder(x, xOffset, k, xn, 0);
-        for (int group = 0; group < k / 64; group++) {
-            for (int t = 1; t < 7; t++) {
-                float scale = Math.scalb(1f, -4 * t);
-                for (int at = 64 * group + 8 * t, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
-            }
-        }
+        FactoredKernels.nibbleOrderForWeightsInPlace(x, xOffset, k, xn);
     }
 
     @Override

@@ -38,21 +38,10 @@ final class Q6_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
     /** Where {@link #row} reads each of a half super-block's 16 chunks in its ints (the top nibbles still shifted down). */
     private static final int[] IN_PLACE_SHIFT = {0, 8, 16, 24, 0, 8, 16, 24, 4, 12, 20, 0, 4, 12, 20, 0};
 
-    /**
-     * {@link QuarterScaledKernels#laneOrder} with each chunk scaled by 2^-shift, {@link #row} taking that chunk's
-     * 6-bit weights in place, {@code (q - 32) 2^shift}, without shifting its nibbles down: the products round as
-     * the batch kernels' do (a power of two moved from one factor to the other), so the same bits for
-     * activations of 2^-102 or more in magnitude.
-     */
+    /** {@link #row} reads most chunks in place: {@link QuarterScaledKernels#laneOrderForWeightsInPlace}. */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        QuarterScaledKernels.laneOrder(x, xOffset, k, xn, 0);
-        for (int half = 0; half < k / 128; half++) {
-            for (int chunk = 0; chunk < 16; chunk++) {
-                float scale = Math.scalb(1f, -IN_PLACE_SHIFT[chunk]);
-                for (int at = 128 * half + 8 * chunk, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
-            }
-        }
+        QuarterScaledKernels.laneOrderForWeightsInPlace(x, xOffset, k, xn, IN_PLACE_SHIFT);
     }
 
     @Override
