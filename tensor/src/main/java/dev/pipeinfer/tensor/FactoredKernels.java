@@ -123,23 +123,6 @@ final class FactoredKernels {
     }
 
     /**
-     * {@link #nibbleOrder} with chunk t (the weights at bit 4t of the ints) times 2^-4t for t < 7, for n = 1
-     * kernels that take those weights masked in place, {@code q 2^4t}, without shifting them down. A power of
-     * two moved from one factor of a product to the other leaves its rounding alone, so the products and sums
-     * keep the bits of the batch kernels, which shift (while no scaled activation turns subnormal: |x| >=
-     * 2^-102). The top chunk stays shifted: masked in place it would read as a negative int.
-     */
-    static void nibbleOrderForWeightsInPlace(float[] x, int xOffset, int k, float[] xn) {
-        nibbleOrder(x, xOffset, k, xn, 0);
-        for (int group = 0; group < k / 64; group++) {
-            for (int t = 1; t < 7; t++) {
-                float scale = Math.scalb(1f, -4 * t);
-                for (int at = 64 * group + 8 * t, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
-            }
-        }
-    }
-
-    /**
      * The sums of x's 32-value sub-blocks (one row of k values from xOffset) into {@code sums[at ..]}: four
      * chunks of eight added in order, then {@link LaneSums#ofEight}. {@code lanes[96 ..]} is scratch.
      */

@@ -52,20 +52,21 @@ final class Q3_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0)).sub(32).convert(I2F, 0);
     }
 
+    /** 2^-s for each of a half super-block's 16 chunks, read at bit s of its ints by {@link #row} (the top one still shifted down). */
+    private static final float[] IN_PLACE = InPlaceWeights.scales(0, 8, 16, 24, 2, 10, 18, 26, 4, 12, 20, 28, 6, 14, 22, 0);
+
+    /** {@link #row} reads its 3-bit weights in place ({@link InPlaceWeights}). */
+    @Override
+    public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
+        QuarterScaledKernels.laneOrder(x, xOffset, k, xn, 0);
+        InPlaceWeights.scaleChunks(xn, k, IN_PLACE);
+    }
+
     /**
      * One row against one activation row in lane order, the two accumulators' sum left at {@code lanes[0 .. 8)},
      * every cache line of the weights {@code aheadBytes} on touched. A loop step is a half super-block: quarter
      * j takes level bits 2j of its 32 bytes and hmask bit 4h + j ({@code h}: the hmask shifted by 4h).
      */
-    /** Where {@link #row} reads each of a half super-block's 16 chunks in its ints (the top one still shifted down). */
-    private static final int[] IN_PLACE_SHIFT = {0, 8, 16, 24, 2, 10, 18, 26, 4, 12, 20, 28, 6, 14, 22, 0};
-
-    /** {@link #row} reads most chunks in place: {@link QuarterScaledKernels#laneOrderForWeightsInPlace}. */
-    @Override
-    public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        QuarterScaledKernels.laneOrderForWeightsInPlace(x, xOffset, k, xn, IN_PLACE_SHIFT);
-    }
-
     @Override
     public int row(MemorySegment s, long w0, int blocks, float[] sv, float[] xn, float[] lanes, long aheadBytes) {
         FloatVector a = FloatVector.zero(F), c = a, p;

@@ -43,10 +43,11 @@ final class Q4_KFactoredKernels implements FactoredKernels.RowKernels {
 
     private Q4_KFactoredKernels() {}
 
-    /** {@link #row} reads most nibbles in place: {@link FactoredKernels#nibbleOrderForWeightsInPlace}. */
+    /** {@link #row} reads nibbles 1-6 of its ints in place ({@link InPlaceWeights}). */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        FactoredKernels.nibbleOrderForWeightsInPlace(x, xOffset, k, xn);
+        FactoredKernels.nibbleOrder(x, xOffset, k, xn, 0);
+        InPlaceWeights.scaleChunks(xn, k, InPlaceWeights.NIBBLE_ORDER);
     }
 
     @Override

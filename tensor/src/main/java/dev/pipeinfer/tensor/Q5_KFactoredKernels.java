@@ -31,10 +31,11 @@ final class Q5_KFactoredKernels implements FactoredKernels.RowKernels {
 
     private Q5_KFactoredKernels() {}
 
-    /** {@link #row} reads most weights in place, the fifth bits moved up to them: {@link FactoredKernels#nibbleOrderForWeightsInPlace}. */
+    /** {@link #row} reads most weights in place, the fifth bits moved up to them ({@link InPlaceWeights}). */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        FactoredKernels.nibbleOrderForWeightsInPlace(x, xOffset, k, xn);
+        FactoredKernels.nibbleOrder(x, xOffset, k, xn, 0);
+        InPlaceWeights.scaleChunks(xn, k, InPlaceWeights.NIBBLE_ORDER);
     }
 
     @Override

@@ -35,13 +35,14 @@ final class Q6_KEightLaneKernels implements QuarterScaledKernels.RowKernels {
 
     private Q6_KEightLaneKernels() {}
 
-    /** Where {@link #row} reads each of a half super-block's 16 chunks in its ints (the top nibbles still shifted down). */
-    private static final int[] IN_PLACE_SHIFT = {0, 8, 16, 24, 0, 8, 16, 24, 4, 12, 20, 0, 4, 12, 20, 0};
+    /** 2^-s for each of a half super-block's 16 chunks, read at bit s of its ints by {@link #row} (the top nibbles still shifted down). */
+    private static final float[] IN_PLACE = InPlaceWeights.scales(0, 8, 16, 24, 0, 8, 16, 24, 4, 12, 20, 0, 4, 12, 20, 0);
 
-    /** {@link #row} reads most chunks in place: {@link QuarterScaledKernels#laneOrderForWeightsInPlace}. */
+    /** {@link #row} reads its 6-bit weights in place ({@link InPlaceWeights}). */
     @Override
     public void rowActivations(float[] x, int xOffset, int k, float[] xn) {
-        QuarterScaledKernels.laneOrderForWeightsInPlace(x, xOffset, k, xn, IN_PLACE_SHIFT);
+        QuarterScaledKernels.laneOrder(x, xOffset, k, xn, 0);
+        InPlaceWeights.scaleChunks(xn, k, IN_PLACE);
     }
 
     @Override

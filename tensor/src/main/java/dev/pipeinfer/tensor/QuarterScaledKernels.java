@@ -103,21 +103,6 @@ final class QuarterScaledKernels {
     }
 
     /**
-     * {@link #laneOrder} with each half super-block's chunk c (of 16) times 2^-shifts[c], for n = 1 kernels that
-     * take that chunk's weights in place, {@code q 2^shift}: the batch kernels' bits, as in {@link
-     * FactoredKernels#nibbleOrderForWeightsInPlace}.
-     */
-    static void laneOrderForWeightsInPlace(float[] x, int xOffset, int k, float[] xn, int[] shifts) {
-        laneOrder(x, xOffset, k, xn, 0);
-        for (int half = 0; half < k / 128; half++) {
-            for (int chunk = 0; chunk < 16; chunk++) {
-                float scale = Math.scalb(1f, -shifts[chunk]);
-                for (int at = 128 * half + 8 * chunk, lane = 0; lane < 8; lane++) xn[at + lane] *= scale;
-            }
-        }
-    }
-
-    /**
      * One activation row (k values from xOffset) into {@code xn[at ..]} in the kernels' order: in every 32
      * values, chunk i holds in lane L the value 4L + i.
      */

@@ -88,7 +88,7 @@ class BatchInvarianceTest {
 
     /**
      * The n = 1 kernels of Q3_K, Q4_K, Q5_K and Q6_K read most of their weights in place, {@code q 2^s}, against
-     * activations scaled by 2^-s ({@link Q4_KFactoredKernels#rowActivations}, {@link Q6_KEightLaneKernels#rowActivations}),
+     * activations scaled by 2^-s ({@link InPlaceWeights}),
      * where the batch kernels shift the weights down: the same bits for activations from 2^-100 to 2^100 in
      * magnitude, every sign.
      */
