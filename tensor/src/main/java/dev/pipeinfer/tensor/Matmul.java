@@ -82,7 +82,7 @@ public final class Matmul {
         Int8Matmul.Kernels kernels = w.format.int8Kernels();
         if (kernels == null) throw new IllegalArgumentException(w.type + " has no int8-activation kernels");
         Int8Activations q = new Int8Activations();
-        q.quantize(x, xOffset, n, w.cols);
+        q.quantizeScalar(x, xOffset, n, w.cols);
         Int8Matmul.rowsScalar(kernels, w, q, n, y, yOffset, 0, w.rows);
     }
 

@@ -97,6 +97,36 @@ class Int8MatmulTest {
     }
 
     @Test
+    void theVectorQuantizerGivesTheScalarReferencesValuesForEveryKindOfBlock() {
+        java.util.Random random = new java.util.Random(11);
+        int blocks = 4000;
+        float[] x = new float[32 * blocks];
+        for (int b = 0; b < blocks; b++) {
+            float magnitude = (float) Math.pow(2, random.nextInt(80) - 40);
+            for (int i = 0; i < 32; i++) {
+                int at = 32 * b + i;
+                x[at] = switch (b % 8) {
+                    case 0 -> (float) random.nextGaussian() * magnitude;
+                    case 1 -> (random.nextInt(255) - 127) * 0.5f * magnitude / 127f; // many products near halves
+                    case 2 -> i == 5 ? -magnitude : (random.nextInt(9) - 4) * magnitude / 8; // exact halves of 127 / 8
+                    case 3 -> i % 3 == 0 ? -0f : 0f;                                        // all zero, signed
+                    case 4 -> i == 0 ? Float.MIN_VALUE * (1 + random.nextInt(100)) : 0f;    // subnormal: 127 / amax overflows
+                    case 5 -> i == 7 ? Float.NaN : (float) random.nextGaussian();
+                    case 6 -> i == 3 ? Float.NEGATIVE_INFINITY : (float) random.nextGaussian();
+                    default -> (float) random.nextGaussian() * 3e38f / 4;                   // near the largest floats
+                };
+            }
+        }
+        Int8Activations vectors = new Int8Activations(), scalar = new Int8Activations();
+        vectors.quantize(x, 0, blocks / 4, 128);
+        scalar.quantizeScalar(x, 0, blocks / 4, 128);
+        assertArrayEquals(scalar.quants, vectors.quants);
+        assertArrayEquals(scalar.scales, vectors.scales);
+        assertArrayEquals(scalar.scaleLanes, vectors.scaleLanes);
+        assertArrayEquals(scalar.nibbleOffsets, vectors.nibbleOffsets);
+    }
+
+    @Test
     void anAllZeroBlockHasScaleZero() {
         Int8Activations q = new Int8Activations();
         q.quantize(new float[64], 0, 2, 32);
