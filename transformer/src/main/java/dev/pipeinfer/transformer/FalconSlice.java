@@ -44,6 +44,13 @@ public final class FalconSlice extends LayerSlice {
     private float[] ffnOut = new float[0]; // [n x embd]
     private float[] up = new float[0];     // [n x ff]
 
+    /** GELU over the compute pool, each thread a slice of the values (as Llama's SwiGLU: the same bits). */
+    private final ComputePool.RangeJob gelu = (worker, from, to) -> {
+        if (options.gelu() == GeluMode.EXACT) Activations.gelu(up, from, up, from, to - from);
+        else Activations.geluFp16Table(up, from, up, from, to - from);
+    };
+    private static final int GELU_GRAIN = 256;
+
     private FalconSlice(ModelConfig config, int first, int last, SliceOptions options, ComputePool pool,
                         WeightMatrix embedding, WeightMatrix output, Layer[] layers, float[] outputNorm,
                         float[] outputNormBias) {
@@ -121,8 +128,7 @@ public final class FalconSlice extends LayerSlice {
 
         // MLP, in parallel with attention: it reads `a`, not the attention's result.
         matmul(w.up(), a, n, up);
-        if (options.gelu() == GeluMode.EXACT) Activations.gelu(up, 0, up, 0, n * config.ff());
-        else Activations.geluFp16Table(up, 0, up, 0, n * config.ff());
+        pool.run(n * config.ff(), GELU_GRAIN, gelu);
         matmul(w.down(), up, n, ffnOut);
 
         // llama.cpp's order of the two additions: (ffn + attn) + x.
