@@ -52,6 +52,17 @@ final class Attention {
 
     private final Job job = new Job();
 
+    /**
+     * Cells whose V rows the grouped path stages together, so that each query head's output stays in registers
+     * across them ({@link KvCache#addWeightedRows}) instead of being loaded and stored again for every cell.
+     */
+    static final int VALUE_BLOCK = 32;
+
+    /** The per-worker row scratch {@link #attend} needs: a staged K row and lanes, then a block of V rows and their weights. */
+    static int rowScratchSize(int headDim) {
+        return KvCache.scratchSize(headDim) + VALUE_BLOCK * (headDim + 1);
+    }
+
     Attention(int heads, int kvHeads, int headDim) {
         this(heads, kvHeads, headDim, headDim < LANES);
     }
@@ -195,10 +206,13 @@ final class Attention {
                 s[sums + i] = exponentiate(s, i * count, count, max);
                 java.util.Arrays.fill(out, q0 + i * headDim, q0 + (i + 1) * headDim, 0f);
             }
-            for (int j = 0; j < count; j++) {
-                kv.stageValue(layer, visible[first + j], kvFrom, headDim, row);
+            int block = KvCache.scratchSize(headDim), weights = block + VALUE_BLOCK * headDim;
+            for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
+                int cells = Math.min(VALUE_BLOCK, count - j0);
+                for (int c = 0; c < cells; c++) kv.stageValueAt(layer, visible[first + j0 + c], kvFrom, headDim, row, block + c * headDim);
                 for (int i = 0; i < groupSize; i++) {
-                    KvCache.addWeightedStaged(s[i * count + j] * s[sums + i], out, q0 + i * headDim, headDim, row);
+                    for (int c = 0; c < cells; c++) row[weights + c] = s[i * count + j0 + c] * s[sums + i];
+                    KvCache.addWeightedRows(row, weights, cells, row, block, headDim, out, q0 + i * headDim);
                 }
             }
         }

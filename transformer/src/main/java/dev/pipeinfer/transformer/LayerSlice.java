@@ -49,7 +49,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
     protected float[] x = new float[0];
     private int[] cells = new int[0];
     private float[][] scores;
-    /** Per worker: a K or V row converted to floats, and vector lanes (see {@link KvCache#scratchSize}). */
+    /** Per worker: K and V rows converted to floats, and vector lanes (see {@link Attention#rowScratchSize}). */
     private final float[][] kvRows;
     private float[] outputRows = new float[0];
 
@@ -65,7 +65,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         this.kv = new KvCache(options.contextSize(), last - first, config.kvDim(), options.kvType());
         this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim());
         this.scores = new float[pool.threads()][0];
-        this.kvRows = new float[pool.threads()][KvCache.scratchSize(config.headDim())];
+        this.kvRows = new float[pool.threads()][Attention.rowScratchSize(config.headDim())];
     }
 
     /**

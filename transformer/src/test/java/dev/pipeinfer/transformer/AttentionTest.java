@@ -99,7 +99,7 @@ class AttentionTest {
                                   ComputePool pool) {
         attention.plan(kv, batch);
         float[][] scores = new float[pool.threads()][Math.max(1, attention.scoreSpace())];
-        float[][] rows = new float[pool.threads()][KvCache.scratchSize(64)];
+        float[][] rows = new float[pool.threads()][Attention.rowScratchSize(64)];
         float[] out = new float[q.length];
         attention.attend(kv, layer, q, out, pool, scores, rows);
         return out;

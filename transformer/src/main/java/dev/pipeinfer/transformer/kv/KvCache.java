@@ -299,6 +299,50 @@ public final class KvCache {
         else for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(valuesF16[layer][base + i]);
     }
 
+    /** V[cell][from .. from + len) as floats into {@code dst[at ..]} (F16 converted exactly). */
+    public void stageValueAt(int layer, int cell, int from, int len, float[] dst, int at) {
+        int base = cell * kvDim + from;
+        if (type == KvType.F32) System.arraycopy(valuesF32[layer], base, dst, at, len);
+        else for (int i = 0; i < len; i++) dst[at + i] = Float.float16ToFloat(valuesF16[layer][base + i]);
+    }
+
+    /**
+     * {@code out[outOffset + i] += weights[wAt + c] * rows[rowsAt + c len + i]} for the rows c = 0 .. cells - 1 in
+     * turn, i in [0, len): for each element the multiplies and adds of {@link #addWeightedStaged} called row
+     * after row, so the same bits, with the output held in registers across the rows instead of loaded and
+     * stored for each (four vectors at a time).
+     */
+    public static void addWeightedRows(float[] weights, int wAt, int cells, float[] rows, int rowsAt, int len,
+                                       float[] out, int outOffset) {
+        int i = 0;
+        for (int bound = len - len % (4 * LANES); i < bound; i += 4 * LANES) {
+            int o = outOffset + i;
+            FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + LANES);
+            FloatVector a2 = FloatVector.fromArray(F, out, o + 2 * LANES), a3 = FloatVector.fromArray(F, out, o + 3 * LANES);
+            for (int c = 0, r = rowsAt + i; c < cells; c++, r += len) {
+                float weight = weights[wAt + c];
+                a0 = FloatVector.fromArray(F, rows, r).mul(weight).add(a0);
+                a1 = FloatVector.fromArray(F, rows, r + LANES).mul(weight).add(a1);
+                a2 = FloatVector.fromArray(F, rows, r + 2 * LANES).mul(weight).add(a2);
+                a3 = FloatVector.fromArray(F, rows, r + 3 * LANES).mul(weight).add(a3);
+            }
+            a0.intoArray(out, o);
+            a1.intoArray(out, o + LANES);
+            a2.intoArray(out, o + 2 * LANES);
+            a3.intoArray(out, o + 3 * LANES);
+        }
+        for (int bound = F.loopBound(len); i < bound; i += LANES) {
+            FloatVector a = FloatVector.fromArray(F, out, outOffset + i);
+            for (int c = 0, r = rowsAt + i; c < cells; c++, r += len) a = FloatVector.fromArray(F, rows, r).mul(weights[wAt + c]).add(a);
+            a.intoArray(out, outOffset + i);
+        }
+        for (; i < len; i++) {
+            float a = out[outOffset + i];
+            for (int c = 0; c < cells; c++) a += weights[wAt + c] * rows[rowsAt + c * len + i];
+            out[outOffset + i] = a;
+        }
+    }
+
     /**
      * Dot product of {@code q[qOffset .. qOffset+len)} with the row staged in {@code scratch}. Computed the same
      * way for every call with the same {@code len}: whole vectors of {@link #LANES} accumulated with FMA, the
