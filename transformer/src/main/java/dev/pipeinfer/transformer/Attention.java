@@ -196,9 +196,13 @@ final class Attention {
             int kvFrom = g * headDim, q0 = t * width + g * groupSize * headDim, sums = groupSize * count;
             for (int j = 0; j < count; j++) {
                 kv.stageKey(layer, visible[first + j], kvFrom, headDim, row);
-                for (int i = 0; i < groupSize; i++) {
-                    s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row) * scale;
+                int i = 0;
+                for (; i + 4 <= groupSize; i += 4) {
+                    int qi = q0 + i * headDim, si = i * count + j;
+                    KvCache.fourDotsStaged(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, scale,
+                            s, si, si + count, si + 2 * count, si + 3 * count);
                 }
+                for (; i < groupSize; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row) * scale;
             }
             for (int i = 0; i < groupSize; i++) {
                 float max = Float.NEGATIVE_INFINITY;

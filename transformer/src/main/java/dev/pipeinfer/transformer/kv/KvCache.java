@@ -354,6 +354,39 @@ public final class KvCache {
     }
 
     /**
+     * {@link #dotStaged} of four query rows (at q0 .. q3) with the same staged row, each times {@code scale} into
+     * {@code out[o0]} .. {@code out[o3]}: the staged vectors are loaded once for the four, and each dot's
+     * operations are {@link #dotStaged}'s, so the same bits.
+     */
+    public static void fourDotsStaged(float[] q, int q0, int q1, int q2, int q3, int len, float[] scratch, float scale,
+                                      float[] out, int o0, int o1, int o2, int o3) {
+        int bound = F.loopBound(len);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < bound; i += LANES) {
+            FloatVector k = FloatVector.fromArray(F, scratch, LANES + i);
+            a0 = FloatVector.fromArray(F, q, q0 + i).fma(k, a0);
+            a1 = FloatVector.fromArray(F, q, q1 + i).fma(k, a1);
+            a2 = FloatVector.fromArray(F, q, q2 + i).fma(k, a2);
+            a3 = FloatVector.fromArray(F, q, q3 + i).fma(k, a3);
+        }
+        out[o0] = finishDot(a0, q, q0, bound, len, scratch) * scale;
+        out[o1] = finishDot(a1, q, q1, bound, len, scratch) * scale;
+        out[o2] = finishDot(a2, q, q2, bound, len, scratch) * scale;
+        out[o3] = finishDot(a3, q, q3, bound, len, scratch) * scale;
+    }
+
+    /** The end of {@link #dot} against a staged row: the lanes summed in index order, then the remaining products. */
+    private static float finishDot(FloatVector acc, float[] q, int qOffset, int bound, int len, float[] scratch) {
+        float sum = 0f;
+        if (bound > 0) {
+            acc.intoArray(scratch, 0);
+            for (int l = 0; l < LANES; l++) sum += scratch[l];
+        }
+        for (int i = bound; i < len; i++) sum += q[qOffset + i] * scratch[LANES + i];
+        return sum;
+    }
+
+    /**
      * {@code out[outOffset + i] += weight * V[i]} for the row staged in {@code scratch}, i in [0, len): a multiply,
      * then an add, per element (vectorized where whole vectors fit; the same two roundings either way).
      */
