@@ -186,9 +186,12 @@ final class Attention {
         /**
          * One token against one K/V head, for the query heads that share it: each cell's K and V values are
          * staged (converted from F16) once for the whole group instead of once per head (once per head it cost
-         * half of a token's time at 1024 cells of context), and every head's score ({@link KvCache#dotStaged}
-         * times the scale), exponentials (summed in double, in cell order) and weighted sum of V rows (cell
-         * order) are computed as before, so the bits are the same. Scores of head i at {@code s[i count ..]},
+         * half of a token's time at 1024 cells of context), a K row feeding four heads' dots at a time
+         * ({@link KvCache#fourDotsStaged}), the V rows {@link #VALUE_BLOCK} cells at a time with each head's output
+         * kept in registers across them ({@link KvCache#addWeightedRows}). Every head's score ({@link
+         * KvCache#dotStaged}'s operations, times the scale), exponentials (summed in double, in cell order) and
+         * weighted sum of V rows (a multiply and an add per element, cell order) are those of the one-head,
+         * one-cell kernels, so the bits do not depend on the blocking. Scores of head i at {@code s[i count ..]},
          * the heads' 1 / sums after them.
          */
         private void attendGroup(int t, int g, float[] s, float[] row) {

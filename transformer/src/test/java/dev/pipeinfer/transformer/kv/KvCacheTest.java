@@ -157,6 +157,33 @@ class KvCacheTest {
         }
     }
 
+    @Test
+    void theBlockedKernelsGiveTheBitsOfTheOneRowKernelsForEveryHeadWidth() {
+        java.util.Random random = new java.util.Random(5);
+        for (int len : new int[] {4, 8, 24, 64, 80, 100, 128}) {
+            int cells = 37, lanes = KvCache.scratchSize(len) - len;
+            float[] rows = new float[cells * len], weights = new float[cells];
+            for (int i = 0; i < rows.length; i++) rows[i] = (float) random.nextGaussian();
+            for (int c = 0; c < cells; c++) weights[c] = random.nextFloat();
+            float[] blocked = new float[len + 3], oneByOne = new float[len + 3], staged = new float[KvCache.scratchSize(len)];
+            for (int i = 0; i < blocked.length; i++) blocked[i] = oneByOne[i] = (float) random.nextGaussian();
+            KvCache.addWeightedRows(weights, 0, cells, rows, 0, len, blocked, 3);
+            for (int c = 0; c < cells; c++) {
+                System.arraycopy(rows, c * len, staged, lanes, len);
+                KvCache.addWeightedStaged(weights[c], oneByOne, 3, len, staged);
+            }
+            assertArrayEquals(oneByOne, blocked, "weighted rows, len " + len);
+
+            float[] q = new float[4 * len + 1], scores = new float[8];
+            for (int i = 0; i < q.length; i++) q[i] = (float) random.nextGaussian();
+            KvCache.fourDotsStaged(q, 1, 1 + len, 1 + 2 * len, 1 + 3 * len, len, staged, 0.125f, scores, 0, 2, 4, 6);
+            for (int h = 0; h < 4; h++) {
+                assertEquals(Float.floatToRawIntBits(KvCache.dotStaged(q, 1 + h * len, len, staged) * 0.125f),
+                        Float.floatToRawIntBits(scores[2 * h]), "dot " + h + ", len " + len);
+            }
+        }
+    }
+
     private static double dot(float[] a, int from, float[] b, int bFrom, int len) {
         double s = 0;
         for (int i = 0; i < len; i++) s += (double) a[from + i] * b[bFrom + i];
