@@ -39,13 +39,13 @@ final class Int8Activations {
      * 256-bit vectors ({@link #quantizeBlockVectors}), else as {@link #quantizeScalar}; the same values either way.
      */
     void quantize(float[] x, int xOffset, int n, int k) {
-        makeRoom(n, k);
-        if (Int8Matmul.VECTORS) {
-            for (int b = 0; b < n * k / QK; b++) quantizeBlockVectors(x, xOffset + b * QK, b);
-            nibbleOffsetVectors(n * k / QK);
-        } else {
-            for (int b = 0; b < n * k / QK; b++) quantizeBlock(x, xOffset + b * QK, b);
+        if (!Int8Matmul.VECTORS) {
+            quantizeScalar(x, xOffset, n, k);
+            return;
         }
+        makeRoom(n, k);
+        for (int b = 0; b < n * k / QK; b++) quantizeBlockVectors(x, xOffset + b * QK, b);
+        nibbleOffsetVectors(n * k / QK);
     }
 
     /** The scalar reference of {@link #quantize}, as llama.cpp's {@code quantize_row_q8_0_ref}. */

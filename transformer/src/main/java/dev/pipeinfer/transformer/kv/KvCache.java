@@ -294,9 +294,7 @@ public final class KvCache {
 
     /** {@link #stageKey} for V. */
     public void stageValue(int layer, int cell, int from, int len, float[] scratch) {
-        int base = cell * kvDim + from;
-        if (type == KvType.F32) System.arraycopy(valuesF32[layer], base, scratch, LANES, len);
-        else for (int i = 0; i < len; i++) scratch[LANES + i] = Float.float16ToFloat(valuesF16[layer][base + i]);
+        stageValueAt(layer, cell, from, len, scratch, LANES);
     }
 
     /** V[cell][from .. from + len) as floats into {@code dst[at ..]} (F16 converted exactly). */
@@ -350,7 +348,12 @@ public final class KvCache {
      * and compiled code), then the remaining products one by one.
      */
     public static float dotStaged(float[] q, int qOffset, int len, float[] scratch) {
-        return dot(q, qOffset, scratch, LANES, len, scratch);
+        int bound = F.loopBound(len);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < bound; i += LANES) {
+            acc = FloatVector.fromArray(F, q, qOffset + i).fma(FloatVector.fromArray(F, scratch, LANES + i), acc);
+        }
+        return finishDot(acc, q, qOffset, bound, len, scratch);
     }
 
     /**
@@ -375,7 +378,7 @@ public final class KvCache {
         out[o3] = finishDot(a3, q, q3, bound, len, scratch) * scale;
     }
 
-    /** The end of {@link #dot} against a staged row: the lanes summed in index order, then the remaining products. */
+    /** The end of a dot with a staged row: the accumulator's lanes summed in index order, then the remaining products. */
     private static float finishDot(FloatVector acc, float[] q, int qOffset, int bound, int len, float[] scratch) {
         float sum = 0f;
         if (bound > 0) {
@@ -400,21 +403,6 @@ public final class KvCache {
         for (; i < len; i++) out[outOffset + i] += weight * scratch[LANES + i];
     }
 
-    private static float dot(float[] a, int aOffset, float[] b, int bOffset, int len, float[] lanes) {
-        int i = 0;
-        float sum = 0f;
-        int bound = F.loopBound(len);
-        if (bound > 0) {
-            FloatVector acc = FloatVector.zero(F);
-            for (; i < bound; i += LANES) {
-                acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
-            }
-            acc.intoArray(lanes, 0);
-            for (int l = 0; l < LANES; l++) sum += lanes[l];
-        }
-        for (; i < len; i++) sum += a[aOffset + i] * b[bOffset + i];
-        return sum;
-    }
 
     @Override
     public String toString() {
