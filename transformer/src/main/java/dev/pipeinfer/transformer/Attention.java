@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * and is the same for every layer of the slice.
  *
  * <p><b>Batch invariance.</b> A (token, head) pair is computed by one thread (with the other query heads of
- * its K/V head, whose rows it shares), visiting its cells in that fixed order: scores, max, exponentials summed in double, then the weighted sum of V rows in the same
+ * its K/V head, whose rows it shares, or a slice of them when there are more threads than such groups), visiting its cells in that fixed order: scores, max, exponentials summed in double, then the weighted sum of V rows in the same
  * order. Nothing depends on the other tokens of the batch, on where the cells sit in the cache, or on
  * the thread count.
  *
@@ -135,7 +135,8 @@ final class Attention {
             job.scores = scoreScratch;
             job.rows = rowScratch;
             try {
-                pool.run(tokens * (narrow ? heads : kvHeads), 1, job);
+                job.parts = narrow ? 1 : headParts(pool.threads());
+                pool.run(tokens * (narrow ? heads : kvHeads * job.parts), 1, job);
             } finally {
                 job.kv = null;
                 job.keys = job.values = null;
@@ -143,6 +144,19 @@ final class Attention {
                 job.scores = job.rows = null;
             }
         }
+    }
+
+    /**
+     * Into how many slices of query heads the grouped path splits each (token, K/V head) pair, so that every
+     * thread has work when the batch has fewer such pairs than the pool has threads: a decoded token of
+     * Falcon-7B (one K/V head for 71 query heads) would otherwise leave all but one thread idle in
+     * attention, as would TinyLlama's four K/V heads on eight threads. Each head's sums are the same
+     * whichever slice computes it, so the split changes no bits; a slice stages its group's K and V rows again.
+     */
+    int headParts(int threads) {
+        int pairs = tokens * kvHeads;
+        if (pairs == 0 || pairs >= threads) return 1;
+        return Math.min(groupSize, (threads + pairs - 1) / pairs);
     }
 
     /** Longest visible list of the current plan. */
@@ -164,15 +178,21 @@ final class Attention {
         float[][] scores;
         float[][] rows;
         float[] keys, values;
+        int parts;
 
         @Override
         public void run(int worker, int from, int to) {
             float[] s = scores[worker];
             float[] row = rows[worker];
             int width = heads * headDim;
+            // a slice's heads: a multiple of four (for KvCache.fourDotsStaged) where the group has four for each slice
+            int perPart = (groupSize + parts - 1) / parts;
+            if (groupSize >= 4 * parts) perPart = (perPart + 3) & ~3;
             for (int item = from; item < to; item++) {
                 if (!narrow) {
-                    attendGroup(item / kvHeads, item % kvHeads, s, row);
+                    int pair = item / parts, part = item % parts;
+                    int h0 = Math.min(groupSize, part * perPart), h1 = Math.min(groupSize, h0 + perPart);
+                    if (h0 < h1) attendGroup(pair / kvHeads, pair % kvHeads, h0, h1, s, row);
                     continue;
                 }
                 int t = item / heads, h = item % heads;
@@ -184,7 +204,8 @@ final class Attention {
         }
 
         /**
-         * One token against one K/V head, for the query heads that share it: each cell's K and V values are
+         * One token against one K/V head, for its query heads h0 .. h1 (all of them unless {@link #headParts}
+         * splits the group): each cell's K and V values are
          * staged (converted from F16) once for the whole group instead of once per head (once per head it cost
          * half of a token's time at 1024 cells of context), a K row feeding four heads' dots at a time
          * ({@link KvCache#fourDotsStaged}), the V rows {@link #VALUE_BLOCK} cells at a time with each head's output
@@ -194,20 +215,20 @@ final class Attention {
          * one-cell kernels, so the bits do not depend on the blocking. Scores of head i at {@code s[i count ..]},
          * the heads' 1 / sums after them.
          */
-        private void attendGroup(int t, int g, float[] s, float[] row) {
+        private void attendGroup(int t, int g, int h0, int h1, float[] s, float[] row) {
             int width = heads * headDim, first = offsets[t], count = offsets[t + 1] - first;
             int kvFrom = g * headDim, q0 = t * width + g * groupSize * headDim, sums = groupSize * count;
             for (int j = 0; j < count; j++) {
                 kv.stageKey(layer, visible[first + j], kvFrom, headDim, row);
-                int i = 0;
-                for (; i + 4 <= groupSize; i += 4) {
+                int i = h0;
+                for (; i + 4 <= h1; i += 4) {
                     int qi = q0 + i * headDim, si = i * count + j;
                     KvCache.fourDotsStaged(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, scale,
                             s, si, si + count, si + 2 * count, si + 3 * count);
                 }
-                for (; i < groupSize; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row) * scale;
+                for (; i < h1; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row) * scale;
             }
-            for (int i = 0; i < groupSize; i++) {
+            for (int i = h0; i < h1; i++) {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < count; j++) max = Math.max(max, s[i * count + j]);
                 s[sums + i] = exponentiate(s, i * count, count, max);
@@ -217,7 +238,7 @@ final class Attention {
             for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
                 int cells = Math.min(VALUE_BLOCK, count - j0);
                 for (int c = 0; c < cells; c++) kv.stageValueAt(layer, visible[first + j0 + c], kvFrom, headDim, row, block + c * headDim);
-                for (int i = 0; i < groupSize; i++) {
+                for (int i = h0; i < h1; i++) {
                     for (int c = 0; c < cells; c++) row[weights + c] = s[i * count + j0 + c] * s[sums + i];
                     KvCache.addWeightedRows(row, weights, cells, row, block, headDim, out, q0 + i * headDim);
                 }

@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The narrow-head attention path (heads under one vector, several cells per step) gives exactly the bits
@@ -90,6 +91,52 @@ class AttentionTest {
                 for (int i = 0; i < wide.length; i++) {
                     assertEquals(Float.floatToRawIntBits(wide[i]), Float.floatToRawIntBits(narrow[i]),
                             "value " + i + " of layer " + layer + ": " + wide[i] + " vs " + narrow[i]);
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> groups() {
+        return Stream.of(
+                Arguments.of(71, 1, 64, 1, 40), // Falcon-7B: one K/V head for 71 query heads
+                Arguments.of(32, 4, 64, 1, 200), // TinyLlama on more threads than K/V heads
+                Arguments.of(8, 2, 16, 1, 9),
+                Arguments.of(6, 1, 8, 2, 33), // groups under four heads, two tokens
+                Arguments.of(12, 3, 16, 1, 0)); // the token's own cell only
+    }
+
+    /**
+     * When a batch has fewer (token, K/V head) pairs than the pool has threads, the grouped path splits each
+     * group's query heads over the threads; every head keeps the bits one thread gives it.
+     */
+    @ParameterizedTest(name = "{0} heads over {1} kv heads, head {2}, {3} tokens, {4} cached cells")
+    @MethodSource("groups")
+    void splittingAGroupsHeadsOverThreadsKeepsEveryHeadsBits(int heads, int kvHeads, int headDim, int tokens, int cached) {
+        int kvDim = kvHeads * headDim;
+        Random random = new Random(heads * 1000L + cached);
+        KvCache kv = new KvCache(256, 1, kvDim, KvType.F16);
+        int[] positions = new int[cached + tokens];
+        long[] seqs = new long[cached + tokens];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i;
+            seqs[i] = SequenceSet.of(0);
+        }
+        int[] cells = new int[positions.length];
+        kv.allocate(positions.length, positions, seqs, cells);
+        for (int c = 0; c < positions.length; c++) kv.write(0, c, gaussian(random, kvDim), 0, gaussian(random, kvDim), 0);
+        Batch batch = Batch.ofTokens(new int[tokens], java.util.Arrays.copyOfRange(positions, cached, cached + tokens),
+                java.util.Arrays.copyOfRange(seqs, cached, cached + tokens), new boolean[tokens]);
+        float[] q = gaussian(random, tokens * heads * headDim);
+
+        float[] alone = attend(new Attention(heads, kvHeads, headDim, false), kv, batch, 0, q, one);
+        for (int threads = 2; threads <= 5; threads++) {
+            try (ComputePool pool = new ComputePool(threads)) {
+                Attention split = new Attention(heads, kvHeads, headDim, false);
+                float[] out = attend(split, kv, batch, 0, q, pool);
+                if (threads > tokens * kvHeads) assertTrue(split.headParts(threads) > 1, "split on " + threads + " threads");
+                for (int i = 0; i < out.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(alone[i]), Float.floatToRawIntBits(out[i]),
+                            "value " + i + " (head " + i / headDim + ") on " + threads + " threads: " + alone[i] + " vs " + out[i]);
                 }
             }
         }
