@@ -109,7 +109,7 @@ final class Attention {
         if (narrow) {
             // padded: a masked gather reads a whole vector of indices, even for lanes it leaves out
             if (visibleRows.length < k + LANES) visibleRows = new int[k + LANES];
-            for (int i = 0; i < k; i++) visibleRows[i] = visible[i] * kv.kvDim();
+            for (int i = 0; i < k; i++) visibleRows[i] = kv.offset(visible[i], 0);
         }
     }
 
@@ -197,7 +197,7 @@ final class Attention {
                 }
                 int t = item / heads, h = item % heads;
                 int qOffset = t * width + h * headDim;
-                int kvFrom = (h / groupSize) * headDim;
+                int kvFrom = kv.offset(0, (h / groupSize) * headDim); // the head's rows in the staged arrays
                 int first = offsets[t], count = offsets[t + 1] - first;
                 attendNarrow(qOffset, kvFrom, first, count, s, row);
             }
@@ -218,15 +218,19 @@ final class Attention {
         private void attendGroup(int t, int g, int h0, int h1, float[] s, float[] row) {
             int width = heads * headDim, first = offsets[t], count = offsets[t + 1] - first;
             int kvFrom = g * headDim, q0 = t * width + g * groupSize * headDim, sums = groupSize * count;
-            for (int j = 0; j < count; j++) {
-                kv.stageKey(layer, visible[first + j], kvFrom, headDim, row);
-                int i = h0;
-                for (; i + 4 <= h1; i += 4) {
-                    int qi = q0 + i * headDim, si = i * count + j;
-                    KvCache.fourDotsStaged(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, scale,
-                            s, si, si + count, si + 2 * count, si + 3 * count);
+            int block = KvCache.scratchSize(headDim), weights = block + VALUE_BLOCK * headDim;
+            for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
+                int cells = Math.min(VALUE_BLOCK, count - j0);
+                kv.stageKeys(layer, visible, first + j0, cells, kvFrom, row, block);
+                for (int j = j0, rowAt = block; j < j0 + cells; j++, rowAt += headDim) {
+                    int i = h0;
+                    for (; i + 4 <= h1; i += 4) {
+                        int qi = q0 + i * headDim, si = i * count + j;
+                        KvCache.fourDotsStaged(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, rowAt,
+                                scale, s, si, si + count, si + 2 * count, si + 3 * count);
+                    }
+                    for (; i < h1; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row, rowAt) * scale;
                 }
-                for (; i < h1; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row) * scale;
             }
             for (int i = h0; i < h1; i++) {
                 float max = Float.NEGATIVE_INFINITY;
@@ -234,10 +238,9 @@ final class Attention {
                 s[sums + i] = exponentiate(s, i * count, count, max);
                 java.util.Arrays.fill(out, q0 + i * headDim, q0 + (i + 1) * headDim, 0f);
             }
-            int block = KvCache.scratchSize(headDim), weights = block + VALUE_BLOCK * headDim;
             for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
                 int cells = Math.min(VALUE_BLOCK, count - j0);
-                for (int c = 0; c < cells; c++) kv.stageValueAt(layer, visible[first + j0 + c], kvFrom, headDim, row, block + c * headDim);
+                kv.stageValues(layer, visible, first + j0, cells, kvFrom, row, block);
                 for (int i = h0; i < h1; i++) {
                     for (int c = 0; c < cells; c++) row[weights + c] = s[i * count + j0 + c] * s[sums + i];
                     KvCache.addWeightedRows(row, weights, cells, row, block, headDim, out, q0 + i * headDim);

@@ -62,7 +62,7 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         this.pool = pool;
         this.tokenEmbedding = tokenEmbedding;
         this.output = output;
-        this.kv = new KvCache(options.contextSize(), last - first, config.kvDim(), options.kvType());
+        this.kv = new KvCache(options.contextSize(), last - first, config.kvHeads(), config.headDim(), options.kvType());
         this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim());
         this.scores = new float[pool.threads()][0];
         this.kvRows = new float[pool.threads()][Attention.rowScratchSize(config.headDim())];

@@ -59,7 +59,7 @@ class AttentionTest {
     void narrowPathHasTheBitsOfTheGroupedPath(KvType type, int headDim, int heads, int kvHeads, int cached) {
         int kvDim = kvHeads * headDim;
         Random random = new Random(31L * headDim + cached + heads);
-        KvCache kv = new KvCache(128, 2, kvDim, type);
+        KvCache kv = new KvCache(128, 2, kvHeads, headDim, type);
 
         // `cached` earlier tokens: even positions in sequence 0, odd ones in both sequences
         int[] positions = new int[cached];
@@ -114,7 +114,7 @@ class AttentionTest {
     void splittingAGroupsHeadsOverThreadsKeepsEveryHeadsBits(int heads, int kvHeads, int headDim, int tokens, int cached) {
         int kvDim = kvHeads * headDim;
         Random random = new Random(heads * 1000L + cached);
-        KvCache kv = new KvCache(256, 1, kvDim, KvType.F16);
+        KvCache kv = new KvCache(256, 1, kvHeads, headDim, KvType.F16);
         int[] positions = new int[cached + tokens];
         long[] seqs = new long[cached + tokens];
         for (int i = 0; i < positions.length; i++) {

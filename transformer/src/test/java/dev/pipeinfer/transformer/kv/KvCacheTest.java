@@ -184,6 +184,50 @@ class KvCacheTest {
         }
     }
 
+    @Test
+    void aHeadsRowsOfManyCellsStageAsEachCellsRowWouldWithGapsAndRunsAlike() {
+        int kvHeads = 3, headDim = 20, kvDim = kvHeads * headDim;
+        java.util.Random random = new java.util.Random(9);
+        for (KvType type : KvType.values()) {
+            KvCache kv = new KvCache(16, 2, kvHeads, headDim, type);
+            float[] k = new float[kvDim], v = new float[kvDim];
+            for (int cell = 0; cell < 16; cell++) {
+                for (int i = 0; i < kvDim; i++) {
+                    k[i] = (float) random.nextGaussian();
+                    v[i] = (float) random.nextGaussian();
+                }
+                kv.write(1, cell, k, 0, v, 0);
+            }
+            int[] cells = {9, 3, 4, 5, 6, 0, 15, 14, 7, 8}; // runs (3-6, 7-8), gaps, and a step back
+            for (int head = 0; head < kvHeads; head++) {
+                int from = head * headDim;
+                float[] keys = new float[2 + cells.length * headDim], values = new float[keys.length];
+                kv.stageKeys(1, cells, 1, cells.length - 1, from, keys, 2);
+                kv.stageValues(1, cells, 1, cells.length - 1, from, values, 2);
+                float[] one = new float[KvCache.scratchSize(headDim)];
+                for (int c = 1; c < cells.length; c++) {
+                    kv.stageKey(1, cells[c], from, headDim, one);
+                    for (int i = 0; i < headDim; i++) {
+                        assertEquals(Float.floatToRawIntBits(one[one.length - headDim + i]),
+                                Float.floatToRawIntBits(keys[2 + (c - 1) * headDim + i]), type + " K of cell " + cells[c] + ", head " + head);
+                    }
+                    kv.stageValue(1, cells[c], from, headDim, one);
+                    for (int i = 0; i < headDim; i++) {
+                        assertEquals(Float.floatToRawIntBits(one[one.length - headDim + i]),
+                                Float.floatToRawIntBits(values[2 + (c - 1) * headDim + i]), type + " V of cell " + cells[c] + ", head " + head);
+                    }
+                }
+                assertEquals(0f, keys[0] + keys[1] + values[0] + values[1], "nothing before the staged rows");
+            }
+            float[] stored = kv.keyRowsAsF32(1, cells, cells.length, new float[kv.rowsAsF32Size()]);
+            assertEquals(kv.offset(5, 0) + kv.offset(0, 2 * headDim + 3), kv.offset(5, 2 * headDim + 3));
+            float[] one = new float[KvCache.scratchSize(headDim)];
+            kv.stageKey(1, 5, 2 * headDim, headDim, one);
+            assertEquals(Float.floatToRawIntBits(one[one.length - headDim + 3]), Float.floatToRawIntBits(stored[kv.offset(5, 2 * headDim + 3)]),
+                    type + ": the staged arrays are indexed by offset");
+        }
+    }
+
     private static double dot(float[] a, int from, float[] b, int bFrom, int len) {
         double s = 0;
         for (int i = 0; i < len; i++) s += (double) a[from + i] * b[bFrom + i];
