@@ -224,6 +224,9 @@ final class Attention {
                 kv.stageKeys(layer, visible, first + j0, cells, kvFrom, row, block);
                 for (int j = j0, rowAt = block; j < j0 + cells; j++, rowAt += headDim) {
                     int i = h0;
+                    for (; i + 8 <= h1; i += 8) {
+                        KvCache.eightDotsStaged(q, q0 + i * headDim, headDim, row, rowAt, scale, s, i * count + j, count);
+                    }
                     for (; i + 4 <= h1; i += 4) {
                         int qi = q0 + i * headDim, si = i * count + j;
                         KvCache.fourDotsStaged(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, rowAt,

@@ -181,6 +181,13 @@ class KvCacheTest {
                 assertEquals(Float.floatToRawIntBits(KvCache.dotStaged(q, 1 + h * len, len, staged) * 0.125f),
                         Float.floatToRawIntBits(scores[2 * h]), "dot " + h + ", len " + len);
             }
+            float[] eight = new float[8 * len + 1], eightScores = new float[24];
+            for (int i = 0; i < eight.length; i++) eight[i] = (float) random.nextGaussian();
+            KvCache.eightDotsStaged(eight, 1, len, staged, lanes, 0.125f, eightScores, 2, 3);
+            for (int h = 0; h < 8; h++) {
+                assertEquals(Float.floatToRawIntBits(KvCache.dotStaged(eight, 1 + h * len, len, staged) * 0.125f),
+                        Float.floatToRawIntBits(eightScores[2 + 3 * h]), "dot " + h + " of eight, len " + len);
+            }
         }
     }
 
