@@ -235,12 +235,8 @@ final class Attention {
                     for (; i < h1; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row, rowAt) * scale;
                 }
             }
-            for (int i = h0; i < h1; i++) {
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < count; j++) max = Math.max(max, s[i * count + j]);
-                s[sums + i] = exponentiate(s, i * count, count, max);
-                java.util.Arrays.fill(out, q0 + i * headDim, q0 + (i + 1) * headDim, 0f);
-            }
+            softmaxes(s, h0, h1, count, sums);
+            for (int i = h0; i < h1; i++) java.util.Arrays.fill(out, q0 + i * headDim, q0 + (i + 1) * headDim, 0f);
             for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
                 int cells = Math.min(VALUE_BLOCK, count - j0);
                 kv.stageValues(layer, visible, first + j0, cells, kvFrom, row, block);
@@ -276,6 +272,46 @@ final class Attention {
             }
             acc.intoArray(row, 0);
             System.arraycopy(row, 0, out, qOffset, headDim);
+        }
+
+        /**
+         * Heads h0 .. h1's scores ({@code s[i count ..]}) made {@link #exponentiate}'s exponentials, their 1 / sums at
+         * {@code s[sums + i]}: the maxima on vectors (a maximum is the same in any order), the sums in double, each in
+         * cell order as there, four heads' sums side by side in one loop so that four chains of dependent adds
+         * are in flight rather than one.
+         */
+        private static void softmaxes(float[] s, int h0, int h1, int count, int sums) {
+            for (int i = h0; i < h1; i++) {
+                int at = i * count, j = 0;
+                float max = Float.NEGATIVE_INFINITY;
+                if (count >= LANES) {
+                    FloatVector m = FloatVector.fromArray(F, s, at);
+                    for (j = LANES; j + LANES <= count; j += LANES) m = m.max(FloatVector.fromArray(F, s, at + j));
+                    max = m.reduceLanes(VectorOperators.MAX);
+                }
+                for (; j < count; j++) max = Math.max(max, s[at + j]);
+                Exponential.expShifted(s, at, count, max, s, at);
+            }
+            int i = h0;
+            for (; i + 4 <= h1; i += 4) {
+                int a0 = i * count, a1 = a0 + count, a2 = a1 + count, a3 = a2 + count;
+                double sum0 = 0, sum1 = 0, sum2 = 0, sum3 = 0;
+                for (int j = 0; j < count; j++) {
+                    sum0 += s[a0 + j];
+                    sum1 += s[a1 + j];
+                    sum2 += s[a2 + j];
+                    sum3 += s[a3 + j];
+                }
+                s[sums + i] = (float) (1.0 / sum0);
+                s[sums + i + 1] = (float) (1.0 / sum1);
+                s[sums + i + 2] = (float) (1.0 / sum2);
+                s[sums + i + 3] = (float) (1.0 / sum3);
+            }
+            for (; i < h1; i++) {
+                double sum = 0;
+                for (int j = 0; j < count; j++) sum += s[i * count + j];
+                s[sums + i] = (float) (1.0 / sum);
+            }
         }
 
         /** s[j] = exp(s[j] - max) for j < count, summed in double in order; returns 1 / the sum. */
