@@ -53,14 +53,15 @@ final class Attention {
     private final Job job = new Job();
 
     /**
-     * Cells whose V rows the grouped path stages together, so that each query head's output stays in registers
-     * across them ({@link KvCache#addWeightedRows}) instead of being loaded and stored again for every cell.
+     * Cells whose K rows, then V rows, the grouped path stages together: consecutive cells' rows are adjacent in
+     * the cache and convert in one loop, and each query head's output stays in registers across a block of V
+     * rows ({@link AttentionKernels#addWeightedRows}) instead of being loaded and stored again for every cell.
      */
-    static final int VALUE_BLOCK = 32;
+    static final int CELL_BLOCK = 32;
 
-    /** The per-worker row scratch {@link #attend} needs: a staged K row and lanes, then a block of V rows and their weights. */
+    /** The per-worker row scratch {@link #attend} needs: a dot's lanes, a block of staged K or V rows, their weights. */
     static int rowScratchSize(int headDim) {
-        return KvCache.scratchSize(headDim) + VALUE_BLOCK * (headDim + 1);
+        return AttentionKernels.SPILL + CELL_BLOCK * (headDim + 1);
     }
 
     Attention(int heads, int kvHeads, int headDim) {
@@ -185,7 +186,7 @@ final class Attention {
             float[] s = scores[worker];
             float[] row = rows[worker];
             int width = heads * headDim;
-            // a slice's heads: a multiple of four (for KvCache.fourDotsStaged) where the group has four for each slice
+            // a slice's heads: a multiple of four (for AttentionKernels.fourDots) where the group has four for each slice
             int perPart = (groupSize + parts - 1) / parts;
             if (groupSize >= 4 * parts) perPart = (perPart + 3) & ~3;
             for (int item = from; item < to; item++) {
@@ -205,12 +206,12 @@ final class Attention {
 
         /**
          * One token against one K/V head, for its query heads h0 .. h1 (all of them unless {@link #headParts}
-         * splits the group): each cell's K and V values are
-         * staged (converted from F16) once for the whole group instead of once per head (once per head it cost
-         * half of a token's time at 1024 cells of context), a K row feeding four heads' dots at a time
-         * ({@link KvCache#fourDotsStaged}), the V rows {@link #VALUE_BLOCK} cells at a time with each head's output
-         * kept in registers across them ({@link KvCache#addWeightedRows}). Every head's score ({@link
-         * KvCache#dotStaged}'s operations, times the scale), exponentials (summed in double, in cell order) and
+         * splits the group): the K rows, then the V rows, of {@link #CELL_BLOCK} cells at a time are staged
+         * (converted from F16) from consecutive memory ({@link KvCache#stageKeys}) once for the whole group instead
+         * of once per head (once per head it cost half of a token's time at 1024 cells of context), a K row
+         * feeding eight or four heads' dots at a time ({@link AttentionKernels#eightDots}), each head's output kept
+         * in registers across a block of V rows ({@link AttentionKernels#addWeightedRows}). Every head's score ({@link
+         * AttentionKernels#dot}'s operations, times the scale), exponentials (summed in double, in cell order) and
          * weighted sum of V rows (a multiply and an add per element, cell order) are those of the one-head,
          * one-cell kernels, so the bits do not depend on the blocking. Scores of head i at {@code s[i count ..]},
          * the heads' 1 / sums after them.
@@ -218,31 +219,31 @@ final class Attention {
         private void attendGroup(int t, int g, int h0, int h1, float[] s, float[] row) {
             int width = heads * headDim, first = offsets[t], count = offsets[t + 1] - first;
             int kvFrom = g * headDim, q0 = t * width + g * groupSize * headDim, sums = groupSize * count;
-            int block = KvCache.scratchSize(headDim), weights = block + VALUE_BLOCK * headDim;
-            for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
-                int cells = Math.min(VALUE_BLOCK, count - j0);
+            int block = AttentionKernels.SPILL, weights = block + CELL_BLOCK * headDim;
+            for (int j0 = 0; j0 < count; j0 += CELL_BLOCK) {
+                int cells = Math.min(CELL_BLOCK, count - j0);
                 kv.stageKeys(layer, visible, first + j0, cells, kvFrom, row, block);
                 for (int j = j0, rowAt = block; j < j0 + cells; j++, rowAt += headDim) {
                     int i = h0;
                     for (; i + 8 <= h1; i += 8) {
-                        KvCache.eightDotsStaged(q, q0 + i * headDim, headDim, row, rowAt, scale, s, i * count + j, count);
+                        AttentionKernels.eightDots(q, q0 + i * headDim, headDim, row, rowAt, scale, s, i * count + j, count);
                     }
                     for (; i + 4 <= h1; i += 4) {
                         int qi = q0 + i * headDim, si = i * count + j;
-                        KvCache.fourDotsStaged(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, rowAt,
+                        AttentionKernels.fourDots(q, qi, qi + headDim, qi + 2 * headDim, qi + 3 * headDim, headDim, row, rowAt,
                                 scale, s, si, si + count, si + 2 * count, si + 3 * count);
                     }
-                    for (; i < h1; i++) s[i * count + j] = KvCache.dotStaged(q, q0 + i * headDim, headDim, row, rowAt) * scale;
+                    for (; i < h1; i++) s[i * count + j] = AttentionKernels.dot(q, q0 + i * headDim, headDim, row, rowAt) * scale;
                 }
             }
             softmaxes(s, h0, h1, count, sums);
             for (int i = h0; i < h1; i++) java.util.Arrays.fill(out, q0 + i * headDim, q0 + (i + 1) * headDim, 0f);
-            for (int j0 = 0; j0 < count; j0 += VALUE_BLOCK) {
-                int cells = Math.min(VALUE_BLOCK, count - j0);
+            for (int j0 = 0; j0 < count; j0 += CELL_BLOCK) {
+                int cells = Math.min(CELL_BLOCK, count - j0);
                 kv.stageValues(layer, visible, first + j0, cells, kvFrom, row, block);
                 for (int i = h0; i < h1; i++) {
                     for (int c = 0; c < cells; c++) row[weights + c] = s[i * count + j0 + c] * s[sums + i];
-                    KvCache.addWeightedRows(row, weights, cells, row, block, headDim, out, q0 + i * headDim);
+                    AttentionKernels.addWeightedRows(row, weights, cells, row, block, headDim, out, q0 + i * headDim);
                 }
             }
         }

@@ -119,91 +119,46 @@ class KvCacheTest {
     }
 
     @Test
-    void f32StorageIsExactAndF16RoundsToNearestHalf() {
-        int dim = 40; // whole vectors plus a tail for every lane count up to 16
-        float[] k = new float[dim], v = new float[dim], q = new float[dim];
-        for (int i = 0; i < dim; i++) {
+    void f32StorageIsExactAndF16RoundsToNearestHalfInEveryHeadOfTheRow() {
+        int kvHeads = 2, headDim = 40, kvDim = kvHeads * headDim; // whole vectors plus a tail for every lane count up to 16
+        float[] k = new float[kvDim], v = new float[kvDim];
+        for (int i = 0; i < kvDim; i++) {
             k[i] = (float) Math.sin(0.37 * i + 0.5) * 3.1f;
             v[i] = (float) Math.cos(0.21 * i) * 0.7f;
-            q[i] = (float) Math.sin(0.11 * i + 1.1);
         }
-        float[] scratch = new float[KvCache.scratchSize(dim)];
         for (KvType type : KvType.values()) {
-            KvCache kv = new KvCache(2, 2, dim, type);
+            KvCache kv = new KvCache(2, 2, kvHeads, headDim, type);
             kv.write(1, 1, k, 0, v, 0);
-            double expectedDot = 0;
-            float[] stored = new float[dim];
-            float[] expectedV = new float[dim];
-            float[] out = new float[dim];
-            for (int i = 0; i < dim; i++) {
-                float ki = type == KvType.F32 ? k[i] : Float.float16ToFloat(Float.floatToFloat16(k[i]));
-                float vi = type == KvType.F32 ? v[i] : Float.float16ToFloat(Float.floatToFloat16(v[i]));
-                stored[i] = ki;
-                expectedDot += (double) q[i] * ki;
-                out[i] = 0.25f * i;
-                expectedV[i] = 0.25f * i + 2f * vi;
-            }
-            kv.stageKey(1, 1, 0, dim, scratch);
-            float dot = KvCache.dotStaged(q, 0, dim, scratch);
-            assertEquals(expectedDot, dot, 1e-5, type.toString());
-            float[] again = new float[scratch.length];
-            kv.stageKey(1, 1, 0, dim, again);
-            assertEquals(dot, KvCache.dotStaged(q, 0, dim, again), 0f, "same bits every call");
-            kv.stageValue(1, 1, 0, dim, scratch);
-            KvCache.addWeightedStaged(2f, out, 0, dim, scratch);
-            assertArrayEquals(expectedV, out, type + ": one multiply and one add per element");
-            kv.stageKey(1, 1, 8, 8, scratch);
-            assertEquals(dot(q, 8, stored, 8, 8), KvCache.dotStaged(q, 8, 8, scratch), 1e-5, "a head's part of the row");
-        }
-    }
-
-    @Test
-    void theBlockedKernelsGiveTheBitsOfTheOneRowKernelsForEveryHeadWidth() {
-        java.util.Random random = new java.util.Random(5);
-        for (int len : new int[] {4, 8, 24, 64, 80, 100, 128}) {
-            int cells = 37, lanes = KvCache.scratchSize(len) - len;
-            float[] rows = new float[cells * len], weights = new float[cells];
-            for (int i = 0; i < rows.length; i++) rows[i] = (float) random.nextGaussian();
-            for (int c = 0; c < cells; c++) weights[c] = random.nextFloat();
-            float[] blocked = new float[len + 3], oneByOne = new float[len + 3], staged = new float[KvCache.scratchSize(len)];
-            for (int i = 0; i < blocked.length; i++) blocked[i] = oneByOne[i] = (float) random.nextGaussian();
-            KvCache.addWeightedRows(weights, 0, cells, rows, 0, len, blocked, 3);
-            for (int c = 0; c < cells; c++) {
-                System.arraycopy(rows, c * len, staged, lanes, len);
-                KvCache.addWeightedStaged(weights[c], oneByOne, 3, len, staged);
-            }
-            assertArrayEquals(oneByOne, blocked, "weighted rows, len " + len);
-
-            float[] q = new float[4 * len + 1], scores = new float[8];
-            for (int i = 0; i < q.length; i++) q[i] = (float) random.nextGaussian();
-            KvCache.fourDotsStaged(q, 1, 1 + len, 1 + 2 * len, 1 + 3 * len, len, staged, 0.125f, scores, 0, 2, 4, 6);
-            for (int h = 0; h < 4; h++) {
-                assertEquals(Float.floatToRawIntBits(KvCache.dotStaged(q, 1 + h * len, len, staged) * 0.125f),
-                        Float.floatToRawIntBits(scores[2 * h]), "dot " + h + ", len " + len);
-            }
-            float[] eight = new float[8 * len + 1], eightScores = new float[24];
-            for (int i = 0; i < eight.length; i++) eight[i] = (float) random.nextGaussian();
-            KvCache.eightDotsStaged(eight, 1, len, staged, lanes, 0.125f, eightScores, 2, 3);
-            for (int h = 0; h < 8; h++) {
-                assertEquals(Float.floatToRawIntBits(KvCache.dotStaged(eight, 1 + h * len, len, staged) * 0.125f),
-                        Float.floatToRawIntBits(eightScores[2 + 3 * h]), "dot " + h + " of eight, len " + len);
+            for (int head = 0; head < kvHeads; head++) {
+                float[] keys = new float[headDim + 1], values = new float[headDim + 1];
+                kv.stageKeys(1, new int[]{1}, 0, 1, head * headDim, keys, 1);
+                kv.stageValues(1, new int[]{1}, 0, 1, head * headDim, values, 1);
+                for (int i = 0; i < headDim; i++) {
+                    float ki = k[head * headDim + i], vi = v[head * headDim + i];
+                    if (type == KvType.F16) {
+                        ki = Float.float16ToFloat(Float.floatToFloat16(ki));
+                        vi = Float.float16ToFloat(Float.floatToFloat16(vi));
+                    }
+                    assertEquals(ki, keys[1 + i], 0f, type + " K, head " + head + ", value " + i);
+                    assertEquals(vi, values[1 + i], 0f, type + " V, head " + head + ", value " + i);
+                }
             }
         }
     }
 
     @Test
-    void aHeadsRowsOfManyCellsStageAsEachCellsRowWouldWithGapsAndRunsAlike() {
+    void aHeadsRowsOfManyCellsStageInListOrderWithGapsAndRunsAlike() {
         int kvHeads = 3, headDim = 20, kvDim = kvHeads * headDim;
         java.util.Random random = new java.util.Random(9);
         for (KvType type : KvType.values()) {
             KvCache kv = new KvCache(16, 2, kvHeads, headDim, type);
-            float[] k = new float[kvDim], v = new float[kvDim];
+            float[][] k = new float[16][kvDim], v = new float[16][kvDim];
             for (int cell = 0; cell < 16; cell++) {
                 for (int i = 0; i < kvDim; i++) {
-                    k[i] = (float) random.nextGaussian();
-                    v[i] = (float) random.nextGaussian();
+                    k[cell][i] = Float.float16ToFloat(Float.floatToFloat16((float) random.nextGaussian())); // exact in F16 too
+                    v[cell][i] = Float.float16ToFloat(Float.floatToFloat16((float) random.nextGaussian()));
                 }
-                kv.write(1, cell, k, 0, v, 0);
+                kv.write(1, cell, k[cell], 0, v[cell], 0);
             }
             int[] cells = {9, 3, 4, 5, 6, 0, 15, 14, 7, 8}; // runs (3-6, 7-8), gaps, and a step back
             for (int head = 0; head < kvHeads; head++) {
@@ -211,34 +166,20 @@ class KvCacheTest {
                 float[] keys = new float[2 + cells.length * headDim], values = new float[keys.length];
                 kv.stageKeys(1, cells, 1, cells.length - 1, from, keys, 2);
                 kv.stageValues(1, cells, 1, cells.length - 1, from, values, 2);
-                float[] one = new float[KvCache.scratchSize(headDim)];
                 for (int c = 1; c < cells.length; c++) {
-                    kv.stageKey(1, cells[c], from, headDim, one);
                     for (int i = 0; i < headDim; i++) {
-                        assertEquals(Float.floatToRawIntBits(one[one.length - headDim + i]),
-                                Float.floatToRawIntBits(keys[2 + (c - 1) * headDim + i]), type + " K of cell " + cells[c] + ", head " + head);
-                    }
-                    kv.stageValue(1, cells[c], from, headDim, one);
-                    for (int i = 0; i < headDim; i++) {
-                        assertEquals(Float.floatToRawIntBits(one[one.length - headDim + i]),
-                                Float.floatToRawIntBits(values[2 + (c - 1) * headDim + i]), type + " V of cell " + cells[c] + ", head " + head);
+                        assertEquals(k[cells[c]][from + i], keys[2 + (c - 1) * headDim + i], 0f, type + " K of cell " + cells[c] + ", head " + head);
+                        assertEquals(v[cells[c]][from + i], values[2 + (c - 1) * headDim + i], 0f, type + " V of cell " + cells[c] + ", head " + head);
                     }
                 }
                 assertEquals(0f, keys[0] + keys[1] + values[0] + values[1], "nothing before the staged rows");
             }
+            assertThrows(IllegalArgumentException.class, () -> kv.stageKeys(1, cells, 0, 1, 5, new float[headDim], 0),
+                    "rows are staged a head at a time");
             float[] stored = kv.keyRowsAsF32(1, cells, cells.length, new float[kv.rowsAsF32Size()]);
             assertEquals(kv.offset(5, 0) + kv.offset(0, 2 * headDim + 3), kv.offset(5, 2 * headDim + 3));
-            float[] one = new float[KvCache.scratchSize(headDim)];
-            kv.stageKey(1, 5, 2 * headDim, headDim, one);
-            assertEquals(Float.floatToRawIntBits(one[one.length - headDim + 3]), Float.floatToRawIntBits(stored[kv.offset(5, 2 * headDim + 3)]),
-                    type + ": the staged arrays are indexed by offset");
+            assertEquals(k[5][2 * headDim + 3], stored[kv.offset(5, 2 * headDim + 3)], 0f, type + ": the staged arrays are indexed by offset");
         }
-    }
-
-    private static double dot(float[] a, int from, float[] b, int bFrom, int len) {
-        double s = 0;
-        for (int i = 0; i < len; i++) s += (double) a[from + i] * b[bFrom + i];
-        return s;
     }
 
     @Test
