@@ -29,7 +29,7 @@ final class AttentionKernels {
      * stored for each (eight vectors at a time, then four, then one).
      */
     static void addWeightedRows(float[] weights, int wAt, int cells, float[] rows, int rowsAt, int len,
-                                       float[] out, int outOffset) {
+                                float[] out, int outOffset) {
         int i = 0;
         for (int bound = len - len % (8 * LANES); i < bound; i += 8 * LANES) { // eight chains of adds: latency, not throughput, bounds four
             int o = outOffset + i;
@@ -57,6 +57,8 @@ final class AttentionKernels {
             a6.intoArray(out, o + 6 * LANES);
             a7.intoArray(out, o + 7 * LANES);
         }
+        // four vectors: what a head of 64 takes on 512-bit vectors (the blocks are written out: a helper per
+        // vector, or an array of them, makes C2 box the vectors)
         for (int bound = len - len % (4 * LANES); i < bound; i += 4 * LANES) {
             int o = outOffset + i;
             FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + LANES);
@@ -106,7 +108,7 @@ final class AttentionKernels {
      * {@link #dot}'s, so the same bits.
      */
     static void fourDots(float[] q, int q0, int q1, int q2, int q3, int len, float[] scratch, int rowAt,
-                                      float scale, float[] out, int o0, int o1, int o2, int o3) {
+                         float scale, float[] out, int o0, int o1, int o2, int o3) {
         int bound = F.loopBound(len);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < bound; i += LANES) {
@@ -129,7 +131,7 @@ final class AttentionKernels {
      * cell for eight heads of 64 in a loop on the Zen 2 EPYC). Each dot's operations are {@link #dot}'s.
      */
     static void eightDots(float[] q, int q0, int len, float[] scratch, int rowAt, float scale, float[] out,
-                                       int o0, int stride) {
+                          int o0, int stride) {
         int bound = F.loopBound(len);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int i = 0; i < bound; i += LANES) {
