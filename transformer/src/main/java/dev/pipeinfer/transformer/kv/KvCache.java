@@ -54,15 +54,15 @@ public final class KvCache {
      * @param headDim  values of one head
      */
     public KvCache(int capacity, int layers, int kvHeads, int headDim, KvType type) {
-        int kvDim = kvHeads * headDim;
         if (capacity <= 0 || layers < 0 || kvHeads <= 0 || headDim <= 0) {
             throw new IllegalArgumentException("KV cache needs capacity > 0 (got " + capacity + "), layers >= 0 (got "
                     + layers + "), kvHeads > 0 (got " + kvHeads + ") and headDim > 0 (got " + headDim + ")");
         }
-        if ((long) capacity * kvDim > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("KV cache of " + capacity + " cells x " + kvDim
+        if ((long) capacity * kvHeads * headDim > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("KV cache of " + capacity + " cells x " + (long) kvHeads * headDim
                     + " values per layer exceeds one array; use a smaller context");
         }
+        int kvDim = kvHeads * headDim;
         this.capacity = capacity;
         this.layers = layers;
         this.kvDim = kvDim;

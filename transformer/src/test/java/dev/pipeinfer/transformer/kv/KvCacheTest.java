@@ -183,6 +183,14 @@ class KvCacheTest {
     }
 
     @Test
+    void aCacheLargerThanOneArrayIsRefusedWithTheSizeEvenWhenHeadsTimesWidthOverflowsAnInt() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new KvCache(4096, 1, 65536, 65536, KvType.F16));
+        assertTrue(e.getMessage().contains("4096 cells x 4294967296 values"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new KvCache(1 << 20, 1, 64, 64, KvType.F32));
+    }
+
+    @Test
     void sequenceIdsOutsideTheBitsetAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> of(64));
         assertThrows(IllegalArgumentException.class, () -> of(-1));
