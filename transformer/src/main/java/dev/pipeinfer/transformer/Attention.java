@@ -278,7 +278,7 @@ final class Attention {
         /**
          * Heads h0 .. h1's scores ({@code s[i count ..]}) made {@link #exponentiate}'s exponentials, their 1 / sums at
          * {@code s[sums + i]}: the maxima on vectors (a maximum is the same in any order), the sums in double, each in
-         * cell order as there, four heads' sums side by side in one loop so that four chains of dependent adds
+         * cell order as {@link #inverseSum} adds them, four heads' sums side by side in one loop so that four chains of dependent adds
          * are in flight rather than one.
          */
         private static void softmaxes(float[] s, int h0, int h1, int count, int sums) {
@@ -308,21 +308,17 @@ final class Attention {
                 s[sums + i + 2] = (float) (1.0 / sum2);
                 s[sums + i + 3] = (float) (1.0 / sum3);
             }
-            for (; i < h1; i++) {
-                double sum = 0;
-                for (int j = 0; j < count; j++) sum += s[i * count + j];
-                s[sums + i] = (float) (1.0 / sum);
-            }
+            for (; i < h1; i++) s[sums + i] = inverseSum(s, i * count, count);
         }
 
         /** s[j] = exp(s[j] - max) for j < count, summed in double in order; returns 1 / the sum. */
         private static float exponentiate(float[] s, int count, float max) {
-            return exponentiate(s, 0, count, max);
+            Exponential.expShifted(s, 0, count, max, s, 0);
+            return inverseSum(s, 0, count);
         }
 
-        /** {@link #exponentiate(float[], int, float)} on {@code s[at .. at + count)}. */
-        private static float exponentiate(float[] s, int at, int count, float max) {
-            Exponential.expShifted(s, at, count, max, s, at);
+        /** 1 / the sum of {@code s[at .. at + count)}, added in double in order. */
+        private static float inverseSum(float[] s, int at, int count) {
             double sum = 0;
             for (int j = 0; j < count; j++) sum += s[at + j];
             return (float) (1.0 / sum);
