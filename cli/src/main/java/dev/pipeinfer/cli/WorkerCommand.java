@@ -59,6 +59,12 @@ final class WorkerCommand implements Callable<Integer> {
                     + "the CPU's vector width; use the head's setting (default ${DEFAULT-VALUE}).")
     String activations = "auto";
 
+    @Option(names = "--no-warmup", description = {"Skip the warm-up after a head connects: a batch and a few single tokens of "
+            + "made-up input through this node's layers (at most about 2 s, stopped at the next layer when the first run "
+            + "arrives) while the head's first prompt passes the stages before this one, so that the JIT has compiled "
+            + "the kernels and the weights are paged in when it arrives."})
+    boolean noWarmup;
+
     @Option(names = "--cluster-key", paramLabel = "KEY", description = "Shared secret the head must prove it knows.")
     String clusterKey;
 
@@ -113,11 +119,12 @@ final class WorkerCommand implements Callable<Integer> {
         ComputePool pool = new ComputePool(slice.threads() > 0 ? slice.threads() : threads);
         LayerSlice layers = LayerSlice.load(file, slice.firstLayer(), slice.lastLayer(), slice.isFirst(), slice.isLast(),
                 options, pool);
-        return new PooledSliceCompute(new LayerSliceCompute(layers), pool);
+        return new PooledSliceCompute(new LayerSliceCompute(layers), pool, !noWarmup);
     }
 
     /** The slice's compute, closing its thread pool when the head's session ends. */
-    private record PooledSliceCompute(LayerSliceCompute compute, ComputePool pool) implements StageCompute, AutoCloseable {
+    private record PooledSliceCompute(LayerSliceCompute compute, ComputePool pool, boolean warmUp)
+            implements StageCompute, AutoCloseable {
         @Override
         public int embeddingSize() {
             return compute.embeddingSize();
@@ -145,7 +152,13 @@ final class WorkerCommand implements Callable<Integer> {
         }
 
         @Override
+        public void startWarmUp() {
+            if (warmUp) compute.warmUpWhileIdle();
+        }
+
+        @Override
         public void close() {
+            compute.stopWarmUp(); // it runs on the pool
             pool.close();
         }
     }

@@ -227,12 +227,12 @@ public final class WorkerServer implements AutoCloseable {
 
     private void serveSession(TcpConnection conn, Handshake.Hello hello) throws IOException {
         WorkerSession session;
+        StageCompute compute;
         synchronized (this) {
             if (active != null) throw conn.refuse("busy: serving the head at " + active.headPeer());
             SliceSpec slice = new SliceSpec(hello.stageIndex(), hello.stageCount(), hello.firstLayer(),
                     hello.lastLayer(), hello.threads(), hello.wireType());
             if (slice.isFirst()) throw conn.refuse("stage 0 runs on the head, not on a worker");
-            StageCompute compute;
             try {
                 compute = factory.create(slice);
             } catch (Exception e) {
@@ -244,6 +244,7 @@ public final class WorkerServer implements AutoCloseable {
         String ended = "ended";
         try {
             session.open(config);
+            compute.startWarmUp(); // after the handshake, so that the head is not kept waiting for its reply
             sessionsServed.incrementAndGet();
             status.accept("worker " + where() + ": head " + conn.peer() + " connected: " + session.slice()
                     + ", wire " + hello.wireType().name().toLowerCase(java.util.Locale.ROOT)

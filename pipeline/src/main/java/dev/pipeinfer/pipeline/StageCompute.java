@@ -38,6 +38,13 @@ public interface StageCompute {
     /** Applies a KV cache edit, in stream order with the runs. */
     void applyKvEdit(KvEdit edit);
 
+    /**
+     * Called once when the stage is connected and has nothing to do until its first message (a worker, after the
+     * handshake): it may start work that makes the first run faster, such as compiling the kernels by running
+     * them on made-up input, which the first run or KV edit then waits for. Does nothing by default.
+     */
+    default void startWarmUp() {}
+
     /** Receives the logits rows the last stage computes. */
     @FunctionalInterface
     interface ResultSink {

@@ -13,6 +13,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -47,6 +48,20 @@ class EnginePipelineTest {
         }
         assertEquals(128, tokens.length);
         assertArrayEquals(model.expected, tokens);
+    }
+
+    @Test
+    void stagesWarmingUpAsThePipelineStartsStillGiveLlamaCppsTokens() throws Exception {
+        for (int attempt = 0; attempt < 3; attempt++) { // edits and the first runs meet the warm-ups at different points
+            List<LayerSliceCompute> stages = model.stages(3);
+            for (LayerSliceCompute stage : stages) stage.warmUpWhileIdle();
+            int[] tokens;
+            try (Pipeline pipeline = Pipeline.inMemory(stages, new Pipeline.Options(4, Duration.ofSeconds(60)))) {
+                tokens = model.greedy(pipeline, 48, true);
+            }
+            assertArrayEquals(java.util.Arrays.copyOf(model.expected, 48), tokens);
+            for (LayerSliceCompute stage : stages) assertFalse(stage.warmingUp(), "the first run ended the warm-up");
+        }
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.tensor.Matmul;
 import dev.pipeinfer.tensor.WeightMatrix;
 import dev.pipeinfer.transformer.kv.KvCache;
+import dev.pipeinfer.transformer.kv.SequenceSet;
 import dev.pipeinfer.transformer.model.ModelConfig;
 import jdk.incubator.vector.FloatVector;
 
@@ -131,6 +132,60 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
     /** This slice's KV cache: apply a run's sequence edits here (copy/remove/keep). */
     public KvCache kvCache() {
         return kv;
+    }
+
+    /**
+     * Runs the slice on made-up input so that the JIT has compiled its kernels (and the first pass has paged in
+     * the slice's weights) before the first request: a cold 1.1B slice otherwise spends about 2 s of its first
+     * prompt running the kernels as the Vector API's Java fallback, and the nodes of a pipeline would each pay
+     * that in turn. A batch of up to 8 tokens, then single tokens and one more batch while less than
+     * {@code budgetMillis} has passed, in sequence 0 of an empty cache, which is empty again afterwards; the
+     * outputs are discarded.
+     *
+     * @param stop checked before every layer: once true, the warm-up ends there
+     * @return the passes completed
+     * @throws IllegalStateException if the KV cache is in use
+     */
+    public int warmUp(long budgetMillis, BooleanSupplier stop) {
+        if (kv.usedCells() > 0) {
+            throw new IllegalStateException("warm-up needs an empty KV cache, " + kv.usedCells() + " cells are in use");
+        }
+        int batch = Math.min(8, (kv.capacity() - 3) / 2);
+        long start = System.nanoTime();
+        int position = 0, passes = 0;
+        try {
+            for (int size : new int[] {batch, 1, 1, batch, 1}) {
+                if (size < 1 || (passes > 0 && (System.nanoTime() - start) / 1_000_000 >= budgetMillis)) break;
+                forward(warmUpBatch(size, position), stop);
+                position += size;
+                passes++;
+            }
+        } catch (ForwardCancelledException e) {
+            // stopped: real work has arrived
+        } finally {
+            kv.clear();
+        }
+        return passes;
+    }
+
+    private Batch warmUpBatch(int n, int firstPosition) {
+        int[] positions = new int[n];
+        long[] sequences = new long[n];
+        boolean[] outputs = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            positions[i] = firstPosition + i;
+            sequences[i] = SequenceSet.of(0);
+        }
+        outputs[n - 1] = true;
+        if (hasEmbedding()) {
+            int[] tokens = new int[n];
+            for (int i = 0; i < n; i++) tokens[i] = (firstPosition + i) % config.vocabSize();
+            return Batch.ofTokens(tokens, positions, sequences, outputs);
+        }
+        int width = config.embd();
+        float[] activations = new float[n * width];
+        for (int i = 0; i < activations.length; i++) activations[i] = ((i * 31 + firstPosition) % 17 - 8) / 64f;
+        return Batch.ofActivations(activations, n, width, positions, sequences, outputs);
     }
 
     /** {@link #forward(Batch, BooleanSupplier)} that is never cancelled. */
