@@ -5,6 +5,8 @@ import dev.pipeinfer.gguf.testdata.TestData;
 import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.transformer.kv.KvType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,13 +22,14 @@ class WarmUpTest {
     private static final SliceOptions OPTIONS = new SliceOptions(64, KvType.F32, GeluMode.EXACT, 8);
     private static final int[] PROMPT = {1, 403, 407, 261, 378, 500, 42};
 
-    @Test
-    void aWarmedUpSliceComputesTheBitsOfAColdOneAndItsCacheIsEmptyAgain() throws IOException {
-        try (ComputePool pool = new ComputePool(2); GgufFile file = GgufFile.open(TestData.model("stories260K.gguf"))) {
-            LayerSlice cold = LayerSlice.load(file, 0, 5, OPTIONS, pool);
+    @ParameterizedTest
+    @ValueSource(strings = {"stories260K.gguf", "synth-falcon7b-Q8_0.gguf", "synth-falcon40b-F16.gguf"})
+    void aWarmedUpSliceComputesTheBitsOfAColdOneAndItsCacheIsEmptyAgain(String model) throws IOException {
+        try (ComputePool pool = new ComputePool(2); GgufFile file = GgufFile.open(TestData.model(model))) {
+            LayerSlice cold = LayerSlice.loadAll(file, OPTIONS, pool);
             float[] expected = cold.forward(Batch.sequence(PROMPT, 0, 0, true)).data();
 
-            LayerSlice warm = LayerSlice.load(file, 0, 5, OPTIONS, pool);
+            LayerSlice warm = LayerSlice.loadAll(file, OPTIONS, pool);
             assertEquals(5, warm.warmUp(60_000, () -> false), "every pass runs within a generous budget");
             assertEquals(0, warm.kvCache().usedCells());
             assertArrayEquals(expected, warm.forward(Batch.sequence(PROMPT, 0, 0, true)).data());
