@@ -21,7 +21,7 @@ import java.util.function.BooleanSupplier;
  */
 public final class LayerSliceCompute implements StageCompute {
     /** How long a warm-up goes on after its first pass (see {@link LayerSlice#warmUp}). */
-    public static final long WARM_UP_BUDGET_MILLIS = 2_000;
+    private static final long WARM_UP_BUDGET_MILLIS = 2_000;
 
     private final LayerSlice slice;
     private final List<KvEdit> editsDuringWarmUp = new ArrayList<>();
@@ -38,8 +38,8 @@ public final class LayerSliceCompute implements StageCompute {
      * from {@link StageCompute#startWarmUp}, after the handshake: their first prompt reaches them only once the
      * stages before them have computed it, so on a pipeline of several machines the warm-up costs the first token
      * nothing. Stages sharing a process with the head do not warm up, as there it would take the cores the first
-     * prompt needs. Measured with a head and a worker pinned to a core each (1.1B Q4_0, a 40-token prompt): first
-     * token after 7.9-8.4 s without, 5.6-6.0 s with.
+     * prompt needs. Measured with a head and a worker pinned to a core each (1.1B Q4_0, a 40-token prompt, five
+     * interleaved rounds): first token after 7.7-8.4 s without, 5.6-6.0 s with.
      */
     public void warmUpWhileIdle() {
         if (warmUp != null) return;
@@ -58,8 +58,12 @@ public final class LayerSliceCompute implements StageCompute {
         return running != null && running.isAlive();
     }
 
-    /** Waits for the warm-up to end (at its next layer when {@code stop}), then applies the KV edits it held back. */
-    private void endWarmUp(boolean stop) {
+    /**
+     * Waits for the warm-up to end (at its next layer when {@code stop}), then applies the KV edits it held back.
+     * Synchronized with the deferral in {@link #applyKvEdit} for {@link #stopWarmUp}, which a closing session may
+     * call from another thread.
+     */
+    private synchronized void endWarmUp(boolean stop) {
         Thread running = warmUp;
         if (running == null) return;
         if (stop) runArrived = true;
@@ -128,9 +132,11 @@ public final class LayerSliceCompute implements StageCompute {
 
     @Override
     public void applyKvEdit(KvEdit edit) {
-        if (warmingUp()) {
-            editsDuringWarmUp.add(edit);
-            return;
+        synchronized (this) {
+            if (warmingUp()) {
+                editsDuringWarmUp.add(edit);
+                return;
+            }
         }
         endWarmUp(false);
         apply(edit);

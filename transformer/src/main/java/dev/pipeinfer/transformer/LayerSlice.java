@@ -5,7 +5,6 @@ import dev.pipeinfer.tensor.ComputePool;
 import dev.pipeinfer.tensor.Matmul;
 import dev.pipeinfer.tensor.WeightMatrix;
 import dev.pipeinfer.transformer.kv.KvCache;
-import dev.pipeinfer.transformer.kv.SequenceSet;
 import dev.pipeinfer.transformer.model.ModelConfig;
 import jdk.incubator.vector.FloatVector;
 
@@ -168,24 +167,15 @@ public abstract sealed class LayerSlice permits LlamaSlice, FalconSlice {
         return passes;
     }
 
+    /** n made-up tokens of sequence 0 from {@code firstPosition}, the last asking for output; activations for a slice without the embedding. */
     private Batch warmUpBatch(int n, int firstPosition) {
-        int[] positions = new int[n];
-        long[] sequences = new long[n];
-        boolean[] outputs = new boolean[n];
-        for (int i = 0; i < n; i++) {
-            positions[i] = firstPosition + i;
-            sequences[i] = SequenceSet.of(0);
-        }
-        outputs[n - 1] = true;
-        if (hasEmbedding()) {
-            int[] tokens = new int[n];
-            for (int i = 0; i < n; i++) tokens[i] = (firstPosition + i) % config.vocabSize();
-            return Batch.ofTokens(tokens, positions, sequences, outputs);
-        }
-        int width = config.embd();
-        float[] activations = new float[n * width];
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) tokens[i] = (firstPosition + i) % config.vocabSize();
+        Batch batch = Batch.sequence(tokens, firstPosition, 0, false);
+        if (hasEmbedding()) return batch;
+        float[] activations = new float[n * config.embd()];
         for (int i = 0; i < activations.length; i++) activations[i] = ((i * 31 + firstPosition) % 17 - 8) / 64f;
-        return Batch.ofActivations(activations, n, width, positions, sequences, outputs);
+        return batch.withActivations(activations, config.embd());
     }
 
     /** {@link #forward(Batch, BooleanSupplier)} that is never cancelled. */
