@@ -8,8 +8,10 @@ import java.util.Arrays;
 
 /** Prompt processing, the same for every decoder: chunks in sequence 0, pipelined over the stages. */
 final class PromptRuns {
-    /** Prompt tokens per run: large enough to fill the kernels' batch, small enough to pipeline a long prompt. */
+    /** Prompt tokens per run at most: large enough to fill the kernels' batch, small enough to pipeline a long prompt. */
     static final int CHUNK = 64;
+    /** Prompt tokens per run at least, where a pipeline splits a short prompt: below it a batch loses most of its edge over single tokens. */
+    static final int MIN_CHUNK = 8;
     private static final long SEQ_0 = 1L;
 
     private PromptRuns() {
@@ -21,11 +23,11 @@ final class PromptRuns {
      * output row.
      */
     static Result evaluate(Head head, int[] prompt, ResultForm form) throws InterruptedException {
-        int inFlightLimit = head.pipeline().stageCount() + 1;
+        int stages = head.pipeline().stageCount(), chunk = chunkSize(prompt.length, stages);
         ArrayDeque<Long> inFlight = new ArrayDeque<>();
         Result last = null;
-        for (int start = 0; start < prompt.length; start += CHUNK) {
-            int n = Math.min(CHUNK, prompt.length - start);
+        for (int start = 0; start < prompt.length; start += chunk) {
+            int n = Math.min(chunk, prompt.length - start);
             int[] positions = new int[n];
             long[] sequences = new long[n];
             for (int i = 0; i < n; i++) {
@@ -34,12 +36,24 @@ final class PromptRuns {
             }
             boolean isLast = start + n == prompt.length;
             int[] outputs = isLast ? new int[] {n - 1} : new int[0];
-            if (inFlight.size() == inFlightLimit) last = head.nextResult(inFlight.removeFirst());
+            if (inFlight.size() == stages + 1) last = head.nextResult(inFlight.removeFirst());
             inFlight.addLast(head.submit(RunKind.PROMPT, Arrays.copyOfRange(prompt, start, start + n), positions,
                     sequences, outputs, form));
         }
         while (!inFlight.isEmpty()) last = head.nextResult(inFlight.removeFirst());
         return last;
+    }
+
+    /**
+     * Tokens per prompt run. One stage takes the prompt in runs of {@link #CHUNK}. Over S stages a prompt of L
+     * tokens in runs of c takes about (L + (S - 1) c) / S token-times of the whole model, against L in one run
+     * (the first run crosses every stage alone, then the stages work side by side), so a short prompt is split
+     * into about 2 S runs, of {@link #MIN_CHUNK} tokens at least. The logits are the same for any split (batch
+     * invariance), so only the time changes.
+     */
+    static int chunkSize(int promptLength, int stages) {
+        if (stages <= 1) return CHUNK;
+        return Math.max(MIN_CHUNK, Math.min(CHUNK, Math.ceilDiv(promptLength, 2 * stages)));
     }
 
     /**
