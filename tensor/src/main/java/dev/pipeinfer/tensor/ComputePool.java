@@ -13,9 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>The caller may be a virtual thread (a pipeline stage's): it then spins instead of yielding while it waits
  * for the workers' slices, since {@code Thread.yield} on a virtual thread gives its carrier back and queues it
- * again behind the scheduler's other work. Yielding so, a 1.1B Q4_0 model generated 16.5-17.9 tokens/s on two
- * threads where `bench` (a platform caller) decodes 24.4; spinning, 22.0-22.8, with the median token 39-40 ms
- * as in `bench`.
+ * again behind the scheduler's other work. Yielding so, a 1.1B Q4_0 model generated 14.9-17.5 tokens/s on two
+ * threads where {@code bench} (a platform caller) decodes 24.4; spinning, 21.1-22.2, with the median token
+ * 39-41 ms as in {@code bench} (docs/performance.md, tenth session).
  *
  * <p>One job runs at a time; concurrent callers are serialized. Not reentrant: a job must not call back
  * into its own pool.
