@@ -23,13 +23,25 @@ public final class LayerSliceCompute implements StageCompute {
     /** How long a warm-up goes on after its first pass (see {@link LayerSlice#warmUp}). */
     private static final long WARM_UP_BUDGET_MILLIS = 2_000;
 
+    /** What a warm-up runs: {@link LayerSlice#warmUp}, or in tests one that pauses where the test wants it to. */
+    @FunctionalInterface
+    interface WarmUp {
+        void run(LayerSlice slice, long budgetMillis, BooleanSupplier stop);
+    }
+
     private final LayerSlice slice;
+    private final WarmUp warmUpPasses;
     private final List<KvEdit> editsDuringWarmUp = new ArrayList<>();
     private volatile Thread warmUp;
     private volatile boolean runArrived;
 
     public LayerSliceCompute(LayerSlice slice) {
+        this(slice, LayerSlice::warmUp);
+    }
+
+    LayerSliceCompute(LayerSlice slice, WarmUp warmUpPasses) {
         this.slice = slice;
+        this.warmUpPasses = warmUpPasses;
     }
 
     /**
@@ -45,7 +57,7 @@ public final class LayerSliceCompute implements StageCompute {
         if (warmUp != null) return;
         warmUp = Thread.ofPlatform().daemon().name("warm-up " + slice).start(() -> {
             try {
-                slice.warmUp(WARM_UP_BUDGET_MILLIS, () -> runArrived);
+                warmUpPasses.run(slice, WARM_UP_BUDGET_MILLIS, () -> runArrived);
             } catch (RuntimeException e) {
                 // made-up input the slice cannot take (a context of a few cells): the first real run says what is wrong
             }
@@ -80,6 +92,16 @@ public final class LayerSliceCompute implements StageCompute {
         for (KvEdit edit : editsDuringWarmUp) apply(edit);
         editsDuringWarmUp.clear();
         if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /** Whether a run (or a closing session) has asked the warm-up to stop. */
+    boolean stopRequested() {
+        return runArrived;
+    }
+
+    /** How many KV edits wait for the warm-up to end. */
+    synchronized int editsHeldBack() {
+        return editsDuringWarmUp.size();
     }
 
     /** Stops a running warm-up at its next layer and waits for it: before the node's pool is closed. */
