@@ -31,6 +31,7 @@ public final class Main implements Callable<Integer> {
     boolean debug;
 
     public static void main(String[] args) {
+        LauncherWatch.exitWhenLauncherEnds();
         System.exit(run(args));
     }
 

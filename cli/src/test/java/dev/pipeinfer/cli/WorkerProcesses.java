@@ -19,9 +19,15 @@ final class WorkerProcesses implements AutoCloseable {
 
     /** Starts a worker on a free port and waits until it listens; returns its HOST:PORT. */
     String start(Path model, String... extraArgs) throws IOException, InterruptedException {
+        return start(List.of(), model, extraArgs);
+    }
+
+    /** {@link #start(Path, String...)} with JVM options (such as system properties) before the main class. */
+    String start(List<String> jvmOptions, Path model, String... extraArgs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "worker", "--model", model.toString(), "--listen", "127.0.0.1:0", "--threads", "1"));
         cmd.addAll(List.of(extraArgs));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

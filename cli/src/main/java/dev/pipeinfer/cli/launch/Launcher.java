@@ -122,6 +122,17 @@ public final class Launcher {
         return false;
     }
 
+    /** This process's id, from the runtime's name "pid@host" (Java 8 has no ProcessHandle); null if it has another form. */
+    private static String ownPid() {
+        String name = ManagementFactory.getRuntimeMXBean().getName();
+        int at = name.indexOf('@');
+        String pid = at > 0 ? name.substring(0, at) : "";
+        for (int i = 0; i < pid.length(); i++) {
+            if (!Character.isDigit(pid.charAt(i))) return null;
+        }
+        return pid.isEmpty() ? null : pid;
+    }
+
     private static int reexecute(String javaHome, String[] args) throws Exception {
         String jar = new File(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath();
         List<String> command = new ArrayList<String>();
@@ -141,6 +152,9 @@ public final class Launcher {
         for (String option : userOptions) {
             if (!option.startsWith("--add-modules") && !option.startsWith("-agentlib:jdwp")) command.add(option);
         }
+        String pid = ownPid();
+        // the child stops when this process ends, even by a KILL, which runs no shutdown hook (cli.LauncherWatch)
+        if (pid != null) command.add("-Dpipeinfer.launcherPid=" + pid);
         command.add("-cp");
         command.add(jar);
         command.add(MAIN);
