@@ -1,6 +1,7 @@
 package dev.pipeinfer.cli;
 
 import dev.pipeinfer.gguf.GgufFormatException;
+import dev.pipeinfer.pipeline.StageFailureException;
 import dev.pipeinfer.transformer.model.UnsupportedModelException;
 import dev.pipeinfer.transformer.tokenizer.UnsupportedTokenizerException;
 import java.io.IOException;
@@ -60,6 +61,7 @@ public final class ErrorReporting implements IExecutionExceptionHandler {
             case UsageError u -> u.getMessage();
             case UnsupportedModelException u -> u.getMessage();
             case UnsupportedTokenizerException u -> u.getMessage();
+            case StageFailureException s -> s.getMessage(); // names the stage, its node and what happened
             case NoSuchFileException n -> n.getFile() + ": no such file";
             case FileSystemException f -> f.getFile() + ": " + (f.getReason() != null ? f.getReason() : f.getClass().getSimpleName());
             case IOException io -> io.getMessage() != null ? io.getMessage() : io.getClass().getSimpleName();
