@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +23,7 @@ class LauncherWatchTest {
         try (WorkerProcesses workers = new WorkerProcesses()) {
             workers.start(List.of("-D" + LauncherWatch.PROPERTY + "=" + launcher.pid()), TestData.model("stories260K.gguf"));
             Process worker = workers.process(0);
-            assertTrue(!worker.waitFor(1, TimeUnit.SECONDS), "the worker serves while its launcher lives");
+            assertFalse(worker.waitFor(1, TimeUnit.SECONDS), "the worker serves while its launcher lives");
 
             launcher.destroyForcibly().waitFor(); // SIGKILL, and reaped, as the launcher's shell would
             assertTrue(worker.waitFor(30, TimeUnit.SECONDS), "the worker stopped after its launcher was killed");

@@ -78,7 +78,7 @@ class WarmUpInterleavingTest {
         CompletableFuture<Boolean> run = CompletableFuture.supplyAsync(() -> stage.compute(header, model.prompt, null,
                 Activations.wrap(new float[n * model.config.embd()], n, model.config.embd()),
                 (output, logits, offset, vocab) -> argmax[0] = argmaxOf(logits, offset, vocab), () -> false));
-        while (!runArrivedAt(stage)) Thread.onSpinWait();
+        while (!stage.stopRequested()) Thread.onSpinWait(); // the run has reached the stage and waits for the warm-up
         release.countDown();
 
         assertTrue(run.get(60, TimeUnit.SECONDS), "the first run completed");
@@ -87,11 +87,6 @@ class WarmUpInterleavingTest {
         assertEquals(0, stage.editsHeldBack(), "the held edits were applied");
         assertEquals(model.expected[0], argmax[0], "llama.cpp's first greedy token");
         assertEquals(n, kv.usedCells(), "only the prompt's cells: the warm-up's were cleared");
-    }
-
-    /** The run has reached the stage: it set the warm-up's stop flag (and now waits for the warm-up). */
-    private static boolean runArrivedAt(LayerSliceCompute stage) {
-        return stage.stopRequested();
     }
 
     private static int argmaxOf(float[] logits, int offset, int vocab) {
