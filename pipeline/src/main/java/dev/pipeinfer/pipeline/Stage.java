@@ -1,6 +1,12 @@
 package dev.pipeinfer.pipeline;
 
+import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -14,6 +20,12 @@ import java.util.function.Consumer;
  * cancelled before it arrives is skipped on arrival; a run cancelled while computing stops at the next
  * layer boundary. Either way a {@link Message.Cancelled} tombstone goes out in its place, so the
  * stream downstream keeps its order and the head gets exactly one answer per run.
+ *
+ * <p>The stage's virtual thread moves messages and applies KV edits; a run's compute goes to a platform thread of
+ * the stage's own while the virtual thread waits unmounted (DESIGN section 8: compute on platform threads, stages
+ * and I/O on virtual ones), so calls into the {@link StageCompute} still come one at a time, in stream order. Computing on the virtual thread held
+ * its carrier for a whole run, so with one carrier per core a node computing on every core could not run the
+ * virtual threads that send and receive activations until a run ended.
  */
 public final class Stage implements AutoCloseable {
     /** Reason prefix of a failure that is the consequence of an upstream node or link going away. */
@@ -29,6 +41,7 @@ public final class Stage implements AutoCloseable {
     private final ActivationPool pool;
     private final Consumer<Message.Failure> onFailure;
     private final Thread thread;
+    private final ExecutorService computeThread;
 
     /** Cancelled run ids that have not yet passed this stage (run ids ascend along the stream). */
     private final ConcurrentSkipListSet<Long> cancelledRuns = new ConcurrentSkipListSet<>();
@@ -55,6 +68,7 @@ public final class Stage implements AutoCloseable {
         this.pool = pool;
         this.onFailure = onFailure;
         this.thread = Thread.ofVirtual().name("stage-" + index).unstarted(this::loop);
+        this.computeThread = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("stage-" + index + " compute").factory());
     }
 
     public Stage start() {
@@ -102,6 +116,11 @@ public final class Stage implements AutoCloseable {
         thread.join();
     }
 
+    /** Waits at most {@code timeout} for the stage thread to end; whether it has. */
+    public boolean join(Duration timeout) throws InterruptedException {
+        return thread.join(timeout);
+    }
+
     public boolean isAlive() {
         return thread.isAlive();
     }
@@ -135,7 +154,33 @@ public final class Stage implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             fail(e.getClass().getSimpleName() + ": " + e.getMessage());
         } finally {
+            computeThread.shutdown();
             output.close();
+        }
+    }
+
+    /**
+     * Runs {@code call} on the compute thread and waits for it. Interrupted (the stage is closing, and a run's
+     * {@code cancelled} check then answers true), it still waits for the call to end, at the run's next layer,
+     * so that nothing computes on the node's pool once this stage's thread has ended.
+     */
+    private <T> T onComputeThread(Callable<T> call) throws InterruptedException {
+        Future<T> result = computeThread.submit(call);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return result.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 
@@ -191,12 +236,12 @@ public final class Stage implements AutoCloseable {
         RunHeader header = run.header();
         Activations out = compute.isLast() ? null : pool.acquire(header.tokenCount(), compute.embeddingSize());
         ResultBuilder results = compute.isLast() ? new ResultBuilder(header) : null;
-        BooleanSupplier isCancelled = () -> cancelledRuns.contains(id);
+        BooleanSupplier isCancelled = () -> stopping || cancelledRuns.contains(id);
         long start = System.nanoTime();
         busySince = start;
         boolean finished;
         try {
-            finished = compute.compute(header, run.tokens(), run.activations(), out, results, isCancelled);
+            finished = onComputeThread(() -> compute.compute(header, run.tokens(), run.activations(), out, results, isCancelled));
         } catch (RuntimeException | Error e) {
             if (out != null) out.release();
             throw e;

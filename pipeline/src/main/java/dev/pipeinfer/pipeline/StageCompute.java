@@ -7,8 +7,9 @@ import java.util.function.BooleanSupplier;
  * a transformer layer slice. The stage thread only orchestrates; an implementation does its heavy
  * work on the node's platform-thread pool inside {@link #compute}.
  *
- * <p>Calls come from one stage thread at a time, in stream order: runs and KV edits interleaved
- * exactly as they arrived.
+ * <p>Calls come one at a time, each after the previous one has returned, in stream order: runs and KV edits
+ * interleaved exactly as they arrived. Runs are computed on the stage's compute thread (a platform thread), KV
+ * edits applied on its stage thread.
  */
 public interface StageCompute {
 

@@ -26,7 +26,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The draft model on the head (DESIGN §4): the whole model as one slice with its own thread pool and its
- * own sequence-aware KV cache, driven by one virtual thread of its own so the decoder can take pipeline
+ * own sequence-aware KV cache, driven by one platform thread of its own so the decoder can take pipeline
  * results while the draft computes. Every call is queued to that thread, in order.
  *
  * <p>The cache keeps sequence 0 equal to a prefix of the last context it was asked about; a new context

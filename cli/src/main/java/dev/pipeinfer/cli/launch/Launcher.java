@@ -115,13 +115,6 @@ public final class Launcher {
         return false;
     }
 
-    private static boolean setsProperty(List<String> options, String name) {
-        for (String option : options) {
-            if (option.startsWith("-D" + name + "=")) return true;
-        }
-        return false;
-    }
-
     /** This process's id, from the runtime's name "pid@host" (Java 8 has no ProcessHandle); null if it has another form. */
     private static String ownPid() {
         String name = ManagementFactory.getRuntimeMXBean().getName();
@@ -143,11 +136,6 @@ public final class Launcher {
         if (!choosesHeapLayout(userOptions)) {
             command.add("-XX:+UseSerialGC");
             command.add("-Xmn32m");
-        }
-        if (!setsProperty(userOptions, "jdk.virtualThreadScheduler.parallelism")) {
-            // A stage computing a run holds its virtual thread's carrier; with only as many carriers as cores, a
-            // node with one core per stage could not send one run's activations while computing the next.
-            command.add("-Djdk.virtualThreadScheduler.parallelism=" + (Runtime.getRuntime().availableProcessors() + 2));
         }
         for (String option : userOptions) {
             if (!option.startsWith("--add-modules") && !option.startsWith("-agentlib:jdwp")) command.add(option);
