@@ -191,6 +191,7 @@ final class WorkerSession {
         server.release(session);
         if (inputConnection != null) server.release(inputConnection);
         if (outputConnection != null) server.release(outputConnection);
+        if (stage != null) stage.awaitEnd(Stage.CLOSE_WAIT); // its run stops at the next layer, before the pool goes
         if (compute instanceof AutoCloseable c) {
             try {
                 c.close();

@@ -75,12 +75,18 @@ class WorkerFailureTest {
             pipeline.submit(run(1));
             inRun.await();
             WorkerServer victim = dying == 1 ? w1 : w2;
-            victim.close();
-            StageFailureException e = assertThrows(StageFailureException.class, pipeline::next);
-            assertEquals(dying, e.stageIndex(), e.getMessage());
-            assertEquals(WorkerServer.hostPort(victim.address()), e.where());
-            assertTrue(e.getMessage().startsWith("stage " + dying + " (" + WorkerServer.hostPort(victim.address()) + "): "),
-                    e.getMessage());
+            // A closing worker drops its connections at once, then waits for its stage's run to stop.
+            Thread closing = Thread.ofVirtual().start(victim::close);
+            try {
+                StageFailureException e = assertThrows(StageFailureException.class, pipeline::next);
+                assertEquals(dying, e.stageIndex(), e.getMessage());
+                assertEquals(WorkerServer.hostPort(victim.address()), e.where());
+                assertTrue(e.getMessage().startsWith("stage " + dying + " (" + WorkerServer.hostPort(victim.address()) + "): "),
+                        e.getMessage());
+            } finally {
+                never.countDown();
+                closing.join();
+            }
         }
     }
 
@@ -90,11 +96,15 @@ class WorkerFailureTest {
         computes.get(2).setHook((run, layer) -> never.await());
         WorkerServer w1 = worker(slice -> computes.get(1)), w2 = worker(slice -> computes.get(2));
         try (Pipeline pipeline = connect(Duration.ofMillis(300), List.of(w1.address(), w2.address()))) {
-            pipeline.submit(run(1));
-            StageFailureException e = assertThrows(StageFailureException.class, pipeline::next);
-            assertEquals(2, e.stageIndex());
-            assertEquals(WorkerServer.hostPort(w2.address()), e.where());
-            assertTrue(e.getMessage().contains("stalled"), e.getMessage());
+            try {
+                pipeline.submit(run(1));
+                StageFailureException e = assertThrows(StageFailureException.class, pipeline::next);
+                assertEquals(2, e.stageIndex());
+                assertEquals(WorkerServer.hostPort(w2.address()), e.where());
+                assertTrue(e.getMessage().contains("stalled"), e.getMessage());
+            } finally {
+                never.countDown(); // the stuck run may end now, so closing its worker does not wait for it
+            }
         }
     }
 

@@ -40,8 +40,9 @@ public final class LocalStageControl implements StageControl {
         return stage.stats();
     }
 
+    /** Closes the stage and waits (a few seconds at most) for its run to stop, as its pool is closed next. */
     @Override
     public void close() {
-        stage.close();
+        stage.closeAndAwait(Stage.CLOSE_WAIT);
     }
 }

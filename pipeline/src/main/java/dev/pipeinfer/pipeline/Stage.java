@@ -32,6 +32,8 @@ public final class Stage implements AutoCloseable {
     public static final String INPUT_ENDED = "input ended: ";
     /** Reason prefix of a failure that is the consequence of a downstream node or link going away. */
     public static final String OUTPUT_FAILED = "output failed: ";
+    /** How long a closer waits for a computing run to reach its next layer before it closes the pool under it. */
+    public static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
 
     private final int index;
     private final String where;
@@ -105,21 +107,47 @@ public final class Stage implements AutoCloseable {
                 Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory(), ResidentMemory.bytes());
     }
 
-    /** Stops after the current message; the output link is closed. */
+    /**
+     * Stops after the current message (a run computing stops at its next layer); the output link is closed.
+     * Does not wait: {@link #awaitEnd} does, for callers that close the compute's pool next.
+     */
     @Override
     public void close() {
         stopping = true;
         thread.interrupt();
     }
 
+    /** {@link #close}, then {@link #awaitEnd}. */
+    public boolean closeAndAwait(Duration timeout) {
+        close();
+        return awaitEnd(timeout);
+    }
+
+    /**
+     * After {@link #close}: waits up to {@code timeout} for the stage thread to end, which it does once a computing
+     * run has reached its next layer; whether it ended. A compute that never returns (a stuck kernel) is left to
+     * the closing of its pool, which ends it with an error.
+     */
+    public boolean awaitEnd(Duration timeout) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                try {
+                    return thread.join(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     public void join() throws InterruptedException {
         thread.join();
     }
 
-    /** Waits at most {@code timeout} for the stage thread to end; whether it has. */
-    public boolean join(Duration timeout) throws InterruptedException {
-        return thread.join(timeout);
-    }
 
     public boolean isAlive() {
         return thread.isAlive();

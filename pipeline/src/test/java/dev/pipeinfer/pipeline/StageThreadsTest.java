@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -63,14 +64,11 @@ class StageThreadsTest {
         Link input = new InMemoryLink("head->0", 2), output = new InMemoryLink("0->head", 2);
         Stage stage = new Stage(0, "local", compute, input, output, new ActivationPool(4), failure -> { }).start();
         input.send(run(1, 0));
-        holding.await();
+        assertTrue(holding.await(10, TimeUnit.SECONDS), "the run never reached layer 1");
 
-        stage.close();
-        stage.join(Duration.ofMillis(300));
-        assertTrue(stage.isAlive(), "the stage thread ended while its run still computed on the node's pool");
+        assertFalse(stage.closeAndAwait(Duration.ofMillis(300)), "the stage thread ended while its run still computed on the node's pool");
         release.countDown();
-        stage.join(Duration.ofSeconds(10));
-        assertFalse(stage.isAlive());
+        assertTrue(stage.awaitEnd(Duration.ofSeconds(10)));
         assertEquals(List.of("cancel 1 before layer 2"), compute.events());
     }
 }

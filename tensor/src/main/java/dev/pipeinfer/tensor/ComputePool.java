@@ -11,11 +11,14 @@ import java.util.concurrent.locks.LockSupport;
  * work stealing, no allocation per call: a job is a reusable {@link RangeJob} object. Idle workers spin
  * briefly (back-to-back matmuls of a decode step keep them hot), then yield, then park.
  *
- * <p>The caller may be a virtual thread (a pipeline stage's): it then spins instead of yielding while it waits
- * for the workers' slices, since {@code Thread.yield} on a virtual thread gives its carrier back and queues it
- * again behind the scheduler's other work. Yielding so, a 1.1B Q4_0 model generated 14.9-17.5 tokens/s on two
- * threads where {@code bench} (a platform caller) decodes 24.4; spinning, 21.1-22.2, with the median token
- * 39-41 ms as in {@code bench} (docs/performance.md, tenth session).
+ * <p>Callers are platform threads in the engine (a pipeline stage computes on a platform thread of its own). A
+ * virtual caller spins instead of yielding while it waits for the workers' slices, since {@code Thread.yield} on
+ * a virtual thread gives its carrier back and queues it again behind the scheduler's other work: when stages
+ * computed on their virtual threads, a 1.1B Q4_0 model generated 14.9-17.5 tokens/s on two threads yielding so,
+ * where {@code bench} (a platform caller) decodes 24.4 (docs/performance.md, tenth session).
+ *
+ * <p>Closing the pool while a job runs ends that job's call with an {@link IllegalStateException} once the
+ * workers have finished their slices, rather than leaving the caller waiting for a slice no worker will take.
  *
  * <p>One job runs at a time; concurrent callers are serialized. Not reentrant: a job must not call back
  * into its own pool.
@@ -88,7 +91,17 @@ public final class ComputePool implements AutoCloseable {
             mine = t;
         }
         boolean mayYield = !Thread.currentThread().isVirtual();
-        for (int spins = 0; pending.get() != 0; spins++) pause(spins, mayYield);
+        for (int spins = 0; pending.get() != 0; spins++) {
+            if (closed) {
+                awaitWorkersEnd();
+                if (pending.get() != 0) {
+                    this.job = null;
+                    throw new IllegalStateException("compute pool closed during a job");
+                }
+                break;
+            }
+            pause(spins, mayYield);
+        }
         this.job = null;
         Throwable theirs = failure;
         if (mine != null) rethrow(mine);
@@ -131,10 +144,27 @@ public final class ComputePool implements AutoCloseable {
         throw new IllegalStateException(t);
     }
 
+    /** After a close: waits until the workers have returned, each having finished or skipped its slice. */
+    private void awaitWorkersEnd() {
+        boolean interrupted = false;
+        for (Thread w : workers) {
+            while (w.isAlive()) {
+                try {
+                    w.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
     @Override
     public void close() {
         closed = true;
         for (Thread w : workers) LockSupport.unpark(w);
+        Thread waiting = caller;
+        if (waiting != null) LockSupport.unpark(waiting);
         for (Thread w : workers) {
             try {
                 w.join();

@@ -2,6 +2,7 @@ package dev.pipeinfer.tensor;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -25,6 +26,27 @@ class ComputePoolTest {
     void aVirtualCallerGetsEveryIndexDoneOnceEvenWhenAWorkerIsSlow() throws Exception {
         try (ComputePool pool = new ComputePool(3)) {
             runOn(Thread.ofVirtual(), pool);
+        }
+    }
+
+    /**
+     * A pool closed by another thread while its owner keeps calling it: every call returns, done or refused
+     * ({@link IllegalStateException}); none waits for a slice that a worker, seeing the close first, never took.
+     */
+    @Test
+    void closingThePoolDuringItsJobsNeverLeavesTheCallerWaiting() throws Exception {
+        for (int round = 0; round < 300; round++) {
+            ComputePool pool = new ComputePool(2);
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    while (true) pool.run(64, 1, (worker, from, to) -> { });
+                } catch (IllegalStateException closed) {
+                    // the pool is closed: the expected end
+                }
+            });
+            LockSupport.parkNanos(round % 7 * 20_000L);
+            pool.close();
+            assertTrue(caller.join(Duration.ofSeconds(10)), "round " + round + ": the caller still waits after the close");
         }
     }
 

@@ -17,7 +17,8 @@ import java.util.Arrays;
  * {@link #removeSequence} takes it away and frees cells left with no sequence, {@link #keepOnly} drops every
  * other sequence. Allocation is deterministic: a batch takes the lowest free cells, in batch order.
  *
- * <p>Not thread-safe: one pipeline stage owns its cache and applies runs and edits in arrival order.
+ * <p>Not thread-safe: one pipeline stage owns its cache and applies runs and edits in arrival order, one at a
+ * time (runs on its compute thread, edits on its stage thread, each after the previous one has returned).
  */
 public final class KvCache {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
