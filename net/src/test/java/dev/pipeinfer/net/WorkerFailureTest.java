@@ -79,10 +79,10 @@ class WorkerFailureTest {
             Thread closing = Thread.ofVirtual().start(victim::close);
             try {
                 StageFailureException e = assertThrows(StageFailureException.class, pipeline::next);
+                String where = WorkerServer.hostPort(victim.address());
                 assertEquals(dying, e.stageIndex(), e.getMessage());
-                assertEquals(WorkerServer.hostPort(victim.address()), e.where());
-                assertTrue(e.getMessage().startsWith("stage " + dying + " (" + WorkerServer.hostPort(victim.address()) + "): "),
-                        e.getMessage());
+                assertEquals(where, e.where());
+                assertTrue(e.getMessage().startsWith("stage " + dying + " (" + where + "): "), e.getMessage());
             } finally {
                 never.countDown();
                 closing.join();

@@ -23,9 +23,9 @@ import java.util.function.Consumer;
  *
  * <p>The stage's virtual thread moves messages and applies KV edits; a run's compute goes to a platform thread of
  * the stage's own while the virtual thread waits unmounted (DESIGN section 8: compute on platform threads, stages
- * and I/O on virtual ones), so calls into the {@link StageCompute} still come one at a time, in stream order. Computing on the virtual thread held
- * its carrier for a whole run, so with one carrier per core a node computing on every core could not run the
- * virtual threads that send and receive activations until a run ended.
+ * and I/O on virtual ones), so calls into the {@link StageCompute} still come one at a time, in stream order.
+ * Computing on the virtual thread held its carrier for a whole run, so with one carrier per core a node computing
+ * on every core could not run the virtual threads that send and receive activations until a run ended.
  */
 public final class Stage implements AutoCloseable {
     /** Reason prefix of a failure that is the consequence of an upstream node or link going away. */
@@ -70,7 +70,8 @@ public final class Stage implements AutoCloseable {
         this.pool = pool;
         this.onFailure = onFailure;
         this.thread = Thread.ofVirtual().name("stage-" + index).unstarted(this::loop);
-        this.computeThread = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("stage-" + index + " compute").factory());
+        this.computeThread = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("stage-" + index + " compute").factory());
     }
 
     public Stage start() {
@@ -147,7 +148,6 @@ public final class Stage implements AutoCloseable {
     public void join() throws InterruptedException {
         thread.join();
     }
-
 
     public boolean isAlive() {
         return thread.isAlive();
@@ -269,7 +269,8 @@ public final class Stage implements AutoCloseable {
         busySince = start;
         boolean finished;
         try {
-            finished = onComputeThread(() -> compute.compute(header, run.tokens(), run.activations(), out, results, isCancelled));
+            finished = onComputeThread(() ->
+                    compute.compute(header, run.tokens(), run.activations(), out, results, isCancelled));
         } catch (RuntimeException | Error e) {
             if (out != null) out.release();
             throw e;

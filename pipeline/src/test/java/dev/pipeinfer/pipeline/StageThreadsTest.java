@@ -66,7 +66,8 @@ class StageThreadsTest {
         input.send(run(1, 0));
         assertTrue(holding.await(10, TimeUnit.SECONDS), "the run never reached layer 1");
 
-        assertFalse(stage.closeAndAwait(Duration.ofMillis(300)), "the stage thread ended while its run still computed on the node's pool");
+        assertFalse(stage.closeAndAwait(Duration.ofMillis(300)),
+                "the stage thread ended while its run still computed on the node's pool");
         release.countDown();
         assertTrue(stage.awaitEnd(Duration.ofSeconds(10)));
         assertEquals(List.of("cancel 1 before layer 2"), compute.events());
