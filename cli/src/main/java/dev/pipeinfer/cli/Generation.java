@@ -108,7 +108,7 @@ final class Generation {
         if (m.drafted() > 0) {
             err.printf("acceptance     %10.3f (%d of %d drafted tokens)%n", m.acceptanceRate(), m.accepted(), m.drafted());
         }
-        err.printf("runs           %10d launched, %d cancelled (%.1f ms of stage compute on cancelled runs)%n",
+        err.printf("runs           %10d launched after the prompt, %d cancelled (%.1f ms of stage compute on cancelled runs)%n",
                 m.runsLaunched(), m.runsCancelled(), m.cancelledComputeMillis());
         if (m.draftMillis() > 0) err.printf("draft          %10.1f ms drafting%n", m.draftMillis());
         err.printf("traffic        %10.0f bytes per token%n", m.bytesPerToken());

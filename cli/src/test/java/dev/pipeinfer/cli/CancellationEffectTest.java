@@ -53,6 +53,12 @@ class CancellationEffectTest {
             assertTrue(last.runsExecuted() < m.runsLaunched() + prompts,
                     "the last stage computed " + last.runsExecuted() + " of " + (m.runsLaunched() + prompts) + " runs");
             assertTrue(last.runsCancelled() > 0, "the last stage skipped runs: " + last);
+            for (StageStats s : stats) {
+                // every run reached every stage once, as a run or as its tombstone; the barrier that ends the
+                // generation is neither
+                assertEquals(m.runsLaunched() + prompts, s.runsExecuted() + s.runsCancelled(), s.toString());
+                assertTrue(s.runsCancelled() <= m.runsCancelled(), "a stage skipped only runs the head cancelled: " + s);
+            }
             assertEquals(SpeculativeEquivalenceTest.expectedLayout(prompt.length + expected.length - 1),
                     SpeculativeEquivalenceTest.kvLayout(t).getFirst());
             for (String stage : SpeculativeEquivalenceTest.kvLayout(t)) {

@@ -15,10 +15,10 @@ final class FrameType {
     static final int HELLO = 1, CHALLENGE = 2, PROOF = 3, WELCOME = 4, REFUSED = 5;
     // pipeline messages
     static final int RUN = 16, KV_EDIT = 17, RESULT = 18, CANCEL = 19, CANCELLED = 20, FAILURE = 21,
-            PING = 22, PONG = 23, STATS_REQUEST = 24, STATS_REPLY = 25, SHUTDOWN = 26;
+            PING = 22, PONG = 23, STATS_REQUEST = 24, STATS_REPLY = 25, SHUTDOWN = 26, BARRIER = 27;
 
     static boolean isKnown(int type) {
-        return type >= HELLO && type <= REFUSED || type >= RUN && type <= SHUTDOWN;
+        return type >= HELLO && type <= REFUSED || type >= RUN && type <= BARRIER;
     }
 
     static boolean isHandshake(int type) {
@@ -43,6 +43,7 @@ final class FrameType {
             case STATS_REQUEST -> "StatsRequest";
             case STATS_REPLY -> "StatsReply";
             case SHUTDOWN -> "Shutdown";
+            case BARRIER -> "Barrier";
             default -> String.format("0x%02x", type);
         };
     }

@@ -22,7 +22,7 @@ import java.util.Arrays;
  * the same reason. Without cluster keys on both sides the proofs are empty.
  */
 public final class Handshake {
-    public static final int PROTOCOL_VERSION = 1;
+    public static final int PROTOCOL_VERSION = 2; // 2: the Barrier message
     static final int MAGIC = 0x464e4950; // "PINF" little-endian
     static final int NONCE_BYTES = 32;
     private static final SecureRandom RANDOM = new SecureRandom();

@@ -63,6 +63,10 @@ final class MessageCodec {
                 w.i64(c.runId()).i32(c.droppedAtStage());
                 return FrameType.CANCELLED;
             }
+            case Message.Barrier b -> {
+                w.i64(b.id());
+                return FrameType.BARRIER;
+            }
             case Message.Failure f -> {
                 w.i32(f.stageIndex()).string(clip(f.where())).string(clip(f.reason()));
                 return FrameType.FAILURE;
@@ -110,6 +114,7 @@ final class MessageCodec {
                 yield new Message.Cancel(ids);
             }
             case FrameType.CANCELLED -> new Message.Cancelled(r.i64("run id"), r.i32("stage", 0, Integer.MAX_VALUE));
+            case FrameType.BARRIER -> new Message.Barrier(r.i64("barrier id"));
             case FrameType.FAILURE -> new Message.Failure(r.i32("stage", 0, Integer.MAX_VALUE),
                     r.string("where", MAX_TEXT), r.string("reason", MAX_TEXT));
             case FrameType.PING -> new Message.Ping(r.i64("nonce"));

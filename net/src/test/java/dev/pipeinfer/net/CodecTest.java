@@ -55,6 +55,7 @@ class CodecTest {
                 new Result(42, ResultForm.LOGITS, new int[]{0}, new int[]{1}, new int[0], new float[0], 3, new float[]{-1f, 2.5f, Float.MIN_VALUE}),
                 new Message.Cancel(new long[]{4, 5, Long.MAX_VALUE}),
                 new Message.Cancelled(99, 3),
+                new Message.Barrier(Long.MAX_VALUE),
                 new Message.Failure(2, "10.0.0.7:7070", "tensor blk.3.ffn_up.weight: read error ✓"),
                 new Message.Ping(-7),
                 new Message.Pong(-7, 3, 1234, -1),

@@ -61,7 +61,8 @@ class FuzzTest {
             List<byte[]> controlFrames = messageFrames(List.of(new Message.Ping(3), new Message.Cancel(new long[]{1, 2}),
                     new Message.StatsRequest(9), new Message.Shutdown()));
             List<byte[]> dataFrames = messageFrames(List.of(tokensRun(), activationsRun(),
-                    KvEdit.of(new KvEdit.Commit(1, 0, 0, 4), new KvEdit.Keep(0)), new Message.Cancelled(3, 0)));
+                    KvEdit.of(new KvEdit.Commit(1, 0, 0, 4), new KvEdit.Keep(0)), new Message.Cancelled(3, 0),
+                    new Message.Barrier(4)));
 
             int cases = 2000;
             for (int i = 0; i < cases; i++) {

@@ -141,14 +141,14 @@ class HandshakeTest {
         }
         assertTrue(workerRefusal().contains("protocol version mismatch"), worker.lastRefusal());
 
-        // A worker from the future: its Challenge says version 2.
+        // A worker from the future: its Challenge says the next version.
         try (ServerSocket server = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             CompletableFuture<String> workerSaw = fakeWorker(server, MODEL_A, Handshake.PROTOCOL_VERSION + 1);
             HandshakeException head = assertThrows(HandshakeException.class, () -> TcpPipeline.connect(
                     new FakeStageCompute(0, 2, 1, 4, 4), List.of(new TcpPipeline.WorkerPlan(
                             (InetSocketAddress) server.getLocalSocketAddress(), 1, 2)),
                     TcpPipeline.HeadConfig.defaults(MODEL_A), List.of()));
-            assertTrue(head.getMessage().contains("protocol version mismatch: head speaks 1"), head.getMessage());
+            assertTrue(head.getMessage().contains("protocol version mismatch: head speaks " + Handshake.PROTOCOL_VERSION), head.getMessage());
             assertTrue(workerSaw.get(10, TimeUnit.SECONDS).contains("protocol version mismatch"), workerSaw.get());
         }
     }

@@ -4,12 +4,12 @@ import java.util.Arrays;
 
 /**
  * Everything that travels between the head and the stages (DESIGN section 5). Data messages
- * ({@link Run}, {@link KvEdit}, {@link Result}, {@link Cancelled}, {@link Failure}) flow down the ring
+ * ({@link Run}, {@link KvEdit}, {@link Barrier}, {@link Result}, {@link Cancelled}, {@link Failure}) flow down the ring
  * on one ordered stream per link; control messages ({@link Cancel}, {@link Ping}, {@link StatsRequest},
  * {@link Shutdown}) go from the head to every stage directly, and their answers ({@link Pong},
  * {@link StatsReply}) come straight back.
  */
-public sealed interface Message permits Run, KvEdit, Result, Message.Cancel, Message.Cancelled,
+public sealed interface Message permits Run, KvEdit, Result, Message.Cancel, Message.Cancelled, Message.Barrier,
         Message.Failure, Message.Ping, Message.Pong, Message.StatsRequest, Message.StatsReply, Message.Shutdown {
 
     /** Bytes this message occupies on a link, for the metrics of in-memory links. */
@@ -47,6 +47,14 @@ public sealed interface Message permits Run, KvEdit, Result, Message.Cancel, Mes
 
     /** The tombstone a stage forwards in place of a run (or its result) that it dropped. */
     record Cancelled(long runId, int droppedAtStage) implements Message {
+    }
+
+    /**
+     * Sent by the head down the ring behind runs and KV edits; every stage passes it on in order, the last one to
+     * the head. When it comes back, every stage has done everything sent before it. Neither a run nor an edit: no
+     * stage counts it as either.
+     */
+    record Barrier(long id) implements Message {
     }
 
     /**

@@ -122,6 +122,12 @@ public final class Pipeline implements AutoCloseable {
         sendDown(edit);
     }
 
+    /** Sends a barrier down the ring, ordered with the runs and edits; {@link #next} returns it when it is back. */
+    public synchronized void send(Message.Barrier barrier) throws InterruptedException {
+        checkFailure();
+        sendDown(barrier);
+    }
+
     private void sendDown(Message m) throws InterruptedException {
         try {
             submitLink.send(m);
@@ -152,7 +158,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /**
-     * The next {@link Result} or {@link Message.Cancelled} in submission order, or null after the
+     * The next {@link Result}, {@link Message.Cancelled} or {@link Message.Barrier} in submission order, or null after the
      * timeout. Throws {@link StageFailureException} once any stage has failed.
      */
     public Message next(Duration timeout) throws InterruptedException {
@@ -173,6 +179,7 @@ public final class Pipeline implements AutoCloseable {
                 case null -> { }
                 case Result r -> { return r; }
                 case Message.Cancelled c -> { return c; }
+                case Message.Barrier b -> { return b; }
                 case Message.Failure f -> {
                     failures.report(f);
                     checkFailure();

@@ -238,6 +238,7 @@ public final class Stage implements AutoCloseable {
                 output.send(tombstone);
             }
             case Message.Failure failure -> output.send(failure);
+            case Message.Barrier barrier -> output.send(barrier);
             default -> throw new IllegalStateException("stage " + index + " cannot take " + message
                     + " on its data stream");
         }

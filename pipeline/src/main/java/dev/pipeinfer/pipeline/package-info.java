@@ -7,7 +7,7 @@
  *   engine implements it.</li>
  *   <li>{@link dev.pipeinfer.pipeline.Message}: {@link dev.pipeinfer.pipeline.Run},
  *   {@link dev.pipeinfer.pipeline.KvEdit}, {@link dev.pipeinfer.pipeline.Result}, and the control
- *   messages (Cancel, Cancelled tombstone, Failure, Ping/Pong, Stats, Shutdown).</li>
+ *   messages (Cancel, Cancelled tombstone, Barrier, Failure, Ping/Pong, Stats, Shutdown).</li>
  *   <li>{@link dev.pipeinfer.pipeline.Stage}: the virtual thread that runs a stage over an input and
  *   an output {@link dev.pipeinfer.pipeline.Link}, with cancellation at layer boundaries.</li>
  *   <li>{@link dev.pipeinfer.pipeline.Pipeline}: the head's API (submit, send, cancel, next, stats),

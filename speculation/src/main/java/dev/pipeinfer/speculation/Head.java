@@ -21,6 +21,7 @@ public final class Head {
     private final int vocabSize;
     private final int contextSize;
     private long nextRunId = 1;
+    private long nextBarrierId = 1;
 
     public Head(Pipeline pipeline, int vocabSize, int contextSize) {
         this.pipeline = pipeline;
@@ -55,15 +56,12 @@ public final class Head {
     }
 
     /**
-     * Sends a marker behind everything sent so far: a one-token run that is cancelled before it leaves, so
-     * every stage forwards its tombstone without computing it. When the tombstone for the returned id comes
-     * out of the pipeline, every stage has applied all earlier runs and KV edits.
+     * Sends a {@link Message.Barrier} behind everything sent so far; when it comes out of the pipeline (with the
+     * returned id), every stage has applied all earlier runs and KV edits.
      */
-    public long submitMarker() throws InterruptedException {
-        long id = nextRunId++;
-        pipeline.cancel(id);
-        pipeline.submit(Run.ofTokens(new RunHeader(id, RunKind.STEP, new int[] {0}, new long[] {1L << 63}, new int[0],
-                ResultForm.ARGMAX), new int[] {0}));
+    public long sendBarrier() throws InterruptedException {
+        long id = nextBarrierId++;
+        pipeline.send(new Message.Barrier(id));
         return id;
     }
 

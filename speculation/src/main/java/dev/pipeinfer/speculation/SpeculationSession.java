@@ -162,7 +162,11 @@ final class SpeculationSession {
 
     private void answer(Message m) throws InterruptedException {
         TreeRun run = submitted.pollFirst();
-        long id = m instanceof Result r ? r.runId() : ((Message.Cancelled) m).runId();
+        long id = switch (m) {
+            case Result r -> r.runId();
+            case Message.Cancelled c -> c.runId();
+            default -> throw new IllegalStateException("the pipeline answered a run with " + m);
+        };
         if (run == null || run.id != id) {
             throw new IllegalStateException("pipeline answered run " + id + " but run "
                     + (run == null ? "none" : run.id) + " was next");
@@ -471,13 +475,13 @@ final class SpeculationSession {
         int keep = stop == StopReason.END_OF_GENERATION ? textLength : Math.max(promptLength, textLength - 1);
         ops.add(new KvEdit.Remove(0, keep, Integer.MAX_VALUE));
         head.pipeline().send(new KvEdit(ops));
-        long marker = head.submitMarker();
+        long barrier = head.sendBarrier();
         while (true) {
             Event e = deferred.isEmpty() ? events.take() : deferred.poll();
             if (e instanceof Failed) handle(e);
             if (e instanceof Drafted) drafting = false;
             if (!(e instanceof Answer a)) continue;
-            if (a.message() instanceof Message.Cancelled c && c.runId() == marker) break;
+            if (a.message() instanceof Message.Barrier b && b.id() == barrier) break;
             answer(a.message());
         }
         if (!submitted.isEmpty()) throw new IllegalStateException(submitted.size() + " runs unanswered at the end");
